@@ -1,0 +1,13 @@
+# Read NN_VERSION_MAJOR/MINOR/PATCH from the public header.
+function(nn_read_version header)
+  file(STRINGS "${header}" lines REGEX "^#define NN_VERSION_(MAJOR|MINOR|PATCH) [0-9]+")
+  foreach(line IN LISTS lines)
+    string(REGEX MATCH "NN_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+)" _ "${line}")
+    set(NN_VERSION_${CMAKE_MATCH_1} ${CMAKE_MATCH_2})
+  endforeach()
+  if(NOT DEFINED NN_VERSION_MAJOR OR NOT DEFINED NN_VERSION_MINOR OR NOT DEFINED NN_VERSION_PATCH)
+    message(FATAL_ERROR "cannot read the version from ${header}")
+  endif()
+  set(NN_VERSION "${NN_VERSION_MAJOR}.${NN_VERSION_MINOR}.${NN_VERSION_PATCH}" PARENT_SCOPE)
+  set(NN_VERSION_MAJOR ${NN_VERSION_MAJOR} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,292 @@
+/*
+ * nn.h — the public interface of nn, an embeddable C library that loads
+ * pretrained neural networks (ONNX), runs them on the CPU, adapts and
+ * fine-tunes them.
+ *
+ * This header is the reference manual. Conventions (see docs/conventions.md):
+ *  - Every function returns an nn_status (NN_OK == 0, failures negative) unless
+ *    it is a plain getter; on failure nn_last_error() describes what failed.
+ *  - Handles are opaque. A constructor writes its handle through the *last*
+ *    parameter; every *_free(NULL) is a no-op.
+ *  - Options structs start with a uint32_t `version` and are initialised with
+ *    the matching nn_*_options_init(); NULL options mean defaults.
+ *  - Strings returned by getters are borrowed: valid until the object they
+ *    came from is freed (or, for sessions, until the next run).
+ *  - Thread safety: a loaded nn_model is read-only while it is being run and
+ *    may be shared by any number of threads, each with its own nn_session.
+ *    Functions that change a model need exclusive access to it.
+ *
+ * @since 1.0 for everything below unless stated otherwise.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version ------------------------------------------------------------ */
+
+#define NN_VERSION_MAJOR 1
+#define NN_VERSION_MINOR 0
+#define NN_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH, comparable with nn_version_number(). */
+#define NN_VERSION_NUMBER (NN_VERSION_MAJOR * 10000 + NN_VERSION_MINOR * 100 + NN_VERSION_PATCH)
+
+/* ---- Export macro ------------------------------------------------------- */
+
+#if defined(NN_STATIC)
+#define NN_API
+#elif defined(_WIN32)
+#if defined(NN_BUILDING)
+#define NN_API __declspec(dllexport)
+#else
+#define NN_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define NN_API __attribute__((visibility("default")))
+#else
+#define NN_API
+#endif
+
+/* ---- Status codes ------------------------------------------------------- */
+
+/**
+ * Status of a call. Values are fixed forever; new codes are only appended and
+ * a retired code is never reused. Callers must tolerate unknown negative
+ * values (treat them as a generic failure).
+ */
+typedef int32_t nn_status;
+enum {
+    NN_OK = 0,
+    NN_E_INVALID_ARG = -1,   /**< a NULL pointer, out-of-range index, bad option */
+    NN_E_NOMEM = -2,         /**< an allocation failed */
+    NN_E_IO = -3,            /**< a file could not be opened, read or written */
+    NN_E_PARSE = -4,         /**< the bytes are not a valid model/tensor/image file */
+    NN_E_INVALID_MODEL = -5, /**< the file parses but the model is inconsistent */
+    NN_E_UNSUPPORTED = -6,   /**< an operator, type or feature nn does not implement */
+    NN_E_SHAPE = -7,         /**< tensor shapes do not fit together */
+    NN_E_TYPE = -8,          /**< an element type is not what the operation needs */
+    NN_E_LIMIT = -9,         /**< a size limit (elements, bytes, nodes, pixels) was exceeded */
+    NN_E_NOT_FOUND = -10,    /**< a named input, output, layer or parameter does not exist */
+    NN_E_STATE = -11,        /**< the object is not in a state that allows this call */
+    NN_E_INTERNAL = -12      /**< a bug in nn: please report it with nn_last_error() */
+};
+
+/** The running library's version string, e.g. "1.0.0". Static storage. */
+NN_API const char *nn_version(void);
+/** The running library's NN_VERSION_NUMBER (compare with the header's). */
+NN_API uint32_t nn_version_number(void);
+/** A static English description of a status code; never NULL. */
+NN_API const char *nn_status_string(nn_status status);
+/**
+ * The message of the last failure in the calling thread: what failed, on
+ * which object, and why. Never NULL (empty string if nothing failed yet).
+ * Meaningful only right after a call returned a failure. Thread-local.
+ */
+NN_API const char *nn_last_error(void);
+
+/* ---- Element types ------------------------------------------------------ */
+
+/** Element types; the numbers are ONNX's TensorProto.DataType values. */
+typedef int32_t nn_dtype;
+enum {
+    NN_DTYPE_UNDEFINED = 0,
+    NN_DTYPE_FLOAT32 = 1,
+    NN_DTYPE_UINT8 = 2,
+    NN_DTYPE_INT8 = 3,
+    NN_DTYPE_UINT16 = 4,
+    NN_DTYPE_INT16 = 5,
+    NN_DTYPE_INT32 = 6,
+    NN_DTYPE_INT64 = 7,
+    NN_DTYPE_STRING = 8,
+    NN_DTYPE_BOOL = 9,
+    NN_DTYPE_FLOAT16 = 10,
+    NN_DTYPE_FLOAT64 = 11,
+    NN_DTYPE_UINT32 = 12,
+    NN_DTYPE_UINT64 = 13
+};
+
+/** The most dimensions a tensor may have. */
+#define NN_MAX_RANK 8
+
+/** Static name of a dtype ("float32", "int64", ...); "unknown" if not one. */
+NN_API const char *nn_dtype_name(nn_dtype dtype);
+/** Size in bytes of one element, 0 for unknown or non-numeric types. */
+NN_API size_t nn_dtype_size(nn_dtype dtype);
+
+/* ---- Tensors ------------------------------------------------------------ */
+
+/**
+ * A dense, row-major tensor. It either owns its memory (nn_tensor_create,
+ * nn_tensor_read_file) or wraps memory the caller keeps (nn_tensor_wrap).
+ */
+typedef struct nn_tensor nn_tensor;
+
+/**
+ * Create a zero-filled tensor that owns its memory.
+ * @param dtype element type
+ * @param rank  number of dimensions, 0..NN_MAX_RANK (0 = scalar)
+ * @param dims  rank sizes, each >= 0; may be NULL when rank == 0
+ * @param out   receives the tensor; free it with nn_tensor_free()
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_LIMIT (size overflows), NN_E_NOMEM
+ */
+NN_API nn_status nn_tensor_create(nn_dtype dtype, int32_t rank, const int64_t *dims, nn_tensor **out);
+/**
+ * Wrap caller memory without copying. nn never frees `data`; the caller keeps
+ * it alive (and unchanged while nn reads it) until the tensor is freed.
+ * `data` must hold the full tensor and be aligned to the element size.
+ */
+NN_API nn_status nn_tensor_wrap(nn_dtype dtype, int32_t rank, const int64_t *dims, void *data, nn_tensor **out);
+/** Free a tensor (and its memory if it owns it). NULL is a no-op. */
+NN_API void nn_tensor_free(nn_tensor *tensor);
+NN_API nn_dtype nn_tensor_dtype(const nn_tensor *tensor);
+NN_API int32_t nn_tensor_rank(const nn_tensor *tensor);
+/** Size of dimension `axis` (negative counts from the end); -1 if out of range. */
+NN_API int64_t nn_tensor_dim(const nn_tensor *tensor, int32_t axis);
+/** Number of elements (product of dims; 1 for a scalar). */
+NN_API int64_t nn_tensor_count(const nn_tensor *tensor);
+/** Size in bytes of the data. */
+NN_API size_t nn_tensor_nbytes(const nn_tensor *tensor);
+/** The element buffer (row-major); NULL for an empty tensor. */
+NN_API void *nn_tensor_data(nn_tensor *tensor);
+/** Read-only view of the element buffer, for tensors the caller borrowed. */
+NN_API const void *nn_tensor_data_const(const nn_tensor *tensor);
+/** Name carried by the tensor (from a .pb file), or "" if none. */
+NN_API const char *nn_tensor_name(const nn_tensor *tensor);
+/** Set the tensor's name (copied). */
+NN_API nn_status nn_tensor_set_name(nn_tensor *tensor, const char *name);
+/** Read an ONNX TensorProto file (the backend-test .pb format). */
+NN_API nn_status nn_tensor_read_file(const char *path, nn_tensor **out);
+/** Read a serialized ONNX TensorProto from memory (copied). */
+NN_API nn_status nn_tensor_read_memory(const void *data, size_t size, nn_tensor **out);
+/** Write a tensor as an ONNX TensorProto file (raw_data). */
+NN_API nn_status nn_tensor_write_file(const nn_tensor *tensor, const char *path);
+
+/* ---- Models ------------------------------------------------------------- */
+
+/** A loaded network: graph and weights. Read-only while sessions run it. */
+typedef struct nn_model nn_model;
+
+/** Formats nn_model_load understands. */
+enum {
+    NN_FORMAT_AUTO = 0, /**< detect from content and file name */
+    NN_FORMAT_ONNX = 1
+};
+
+#define NN_LOAD_OPTIONS_VERSION 1
+/** Options for nn_model_load*(). Initialise with nn_load_options_init(). */
+typedef struct nn_load_options {
+    uint32_t version;          /**< NN_LOAD_OPTIONS_VERSION */
+    int32_t format;            /**< NN_FORMAT_*, default NN_FORMAT_AUTO */
+    uint64_t max_model_bytes;  /**< refuse larger files; 0 = default (4 GiB) */
+    uint64_t max_tensor_bytes; /**< refuse larger tensors; 0 = default (4 GiB) */
+    uint32_t max_nodes;        /**< refuse graphs with more nodes; 0 = default (1,000,000) */
+    uint32_t reserved_u32;     /**< must be 0 */
+    const char *weights_path;  /**< separate weights file where the format has one; NULL = next to the model */
+} nn_load_options;
+
+/** Fill `options` with defaults for the given struct version. */
+NN_API nn_status nn_load_options_init(nn_load_options *options, uint32_t version);
+
+/**
+ * Load a model from a file.
+ * ONNX: default-domain opsets 7..17; initializers from raw_data or typed
+ * fields; external data files next to the model (a location outside the
+ * model's folder is refused).
+ * @param path    model file
+ * @param options NULL for defaults
+ * @param out     receives the model; free with nn_model_free()
+ * @return NN_OK, NN_E_IO, NN_E_PARSE, NN_E_INVALID_MODEL, NN_E_UNSUPPORTED
+ *         (names the op, node and opset), NN_E_LIMIT, NN_E_NOMEM, NN_E_INVALID_ARG
+ */
+NN_API nn_status nn_model_load(const char *path, const nn_load_options *options, nn_model **out);
+/**
+ * Load a model from memory (copied; `data` may be freed on return). External
+ * data files cannot be resolved (there is no folder) and are refused.
+ */
+NN_API nn_status nn_model_load_memory(const void *data, size_t size, const nn_load_options *options, nn_model **out);
+/** Free a model. All its sessions must be freed first. NULL is a no-op. */
+NN_API void nn_model_free(nn_model *model);
+
+/* Introspection. Index arguments out of range return NN_E_INVALID_ARG. */
+
+/** Number of graph inputs the caller feeds (initializer-backed ones excluded). */
+NN_API uint32_t nn_model_input_count(const nn_model *model);
+NN_API uint32_t nn_model_output_count(const nn_model *model);
+/**
+ * Describe input `index`: its name (borrowed), element type and rank.
+ * Any out pointer may be NULL.
+ */
+NN_API nn_status nn_model_input_info(const nn_model *model, uint32_t index, const char **name, nn_dtype *dtype, int32_t *rank);
+NN_API nn_status nn_model_output_info(const nn_model *model, uint32_t index, const char **name, nn_dtype *dtype, int32_t *rank);
+/**
+ * Dimension `axis` of input `index`: `*dim` is its size, or -1 when it is
+ * symbolic or unknown; `*symbol` (may be NULL) receives the symbolic name or
+ * "" when the dimension is fixed or unnamed.
+ */
+NN_API nn_status nn_model_input_dim(const nn_model *model, uint32_t index, int32_t axis, int64_t *dim, const char **symbol);
+NN_API nn_status nn_model_output_dim(const nn_model *model, uint32_t index, int32_t axis, int64_t *dim, const char **symbol);
+/** Number of layers (graph nodes after load-time folding). */
+NN_API uint32_t nn_model_layer_count(const nn_model *model);
+/** Name and operator type (e.g. "Conv") of layer `index`, borrowed. */
+NN_API nn_status nn_model_layer_info(const nn_model *model, uint32_t index, const char **name, const char **op_type);
+/** Number of trainable parameters (elements of float initializers). */
+NN_API uint64_t nn_model_param_count(const nn_model *model);
+/**
+ * Multiply-adds of one forward pass with the inputs' declared shapes
+ * (symbolic dimensions taken as 1). Conv, Gemm and MatMul are counted.
+ */
+NN_API nn_status nn_model_macs(const nn_model *model, uint64_t *macs);
+/** Value of metadata_props key `key` (borrowed), or NULL if absent. */
+NN_API const char *nn_model_metadata(const nn_model *model, const char *key);
+
+/* ---- Sessions (execution contexts) -------------------------------------- */
+
+/**
+ * A per-thread execution context for one model: activations, scratch memory
+ * and a thread pool. A session is used by one thread at a time; any number of
+ * sessions may run the same model concurrently.
+ */
+typedef struct nn_session nn_session;
+
+#define NN_SESSION_OPTIONS_VERSION 1
+typedef struct nn_session_options {
+    uint32_t version;     /**< NN_SESSION_OPTIONS_VERSION */
+    int32_t num_threads;  /**< worker threads for this session; 0 = all cores, 1 = run in the caller's thread */
+} nn_session_options;
+
+NN_API nn_status nn_session_options_init(nn_session_options *options, uint32_t version);
+/** Create a session for `model` (which must outlive it). */
+NN_API nn_status nn_session_create(const nn_model *model, const nn_session_options *options, nn_session **out);
+NN_API void nn_session_free(nn_session *session);
+/**
+ * Run the model.
+ * @param n_inputs number of entries in `names` and `inputs`
+ * @param names    input names, or NULL to feed the model's inputs in order
+ * @param inputs   input tensors; nn reads them during the call only
+ * @return NN_OK; NN_E_NOT_FOUND (unknown name), NN_E_INVALID_ARG (missing
+ *         input), NN_E_TYPE / NN_E_SHAPE (input does not fit the model), or an
+ *         operator's failure
+ * Outputs are read with nn_session_output() until the next run or free.
+ */
+NN_API nn_status nn_session_run(nn_session *session, uint32_t n_inputs, const char *const *names, const nn_tensor *const *inputs);
+NN_API uint32_t nn_session_output_count(const nn_session *session);
+/**
+ * Output `index` of the last successful run (graph output order), borrowed:
+ * valid until the next nn_session_run() or nn_session_free(). NULL if there
+ * is no such output.
+ */
+NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t index);
+
+/** Release memory allocated by nn for the caller (where a call says so). */
+NN_API void nn_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NN_H */

@@ -1,0 +1,330 @@
+/*
+ * plan.c — shape inference, plan-time evaluation and the liveness-based
+ * arena layout for one set of input shapes.
+ *
+ * Walking the nodes in topological order, each node is either
+ *  - evaluated now, when every input is known (constants, or values computed
+ *    while planning, such as Shape->Gather->Concat chains feeding a Reshape),
+ *  - planned: its outputs get arena slots that are reused once dead, or
+ *  - dynamic: its output shape depends on run-time data (NNI_DEFER), so it and
+ *    everything after it infer and allocate at run time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "exec/plan.h"
+
+#define ARENA_ALIGN 64
+
+nn_status nni_node_error(const nni_node *n, nn_status st)
+{
+    return nni_error_prefix(st, "node '%s' (%s)", n->name, n->op_type);
+}
+
+static void fill_ctx(nni_opctx *c, const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                     nni_pool *pool)
+{
+    memset(c, 0, sizeof *c);
+    c->node = n;
+    c->state = n->state;
+    c->n_in = n->n_in;
+    c->n_out = n->n_out;
+    c->in = in;
+    c->out = out;
+    c->pool = pool;
+    c->opset = g->opset;
+}
+
+nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                         nni_pool *pool)
+{
+    nni_opctx c;
+    fill_ctx(&c, g, n, in, out, pool);
+    return n->op->infer(&c);
+}
+
+/* Fallback scratch when the caller has no arena: a per-call heap block
+ * owned through scratch_owner (a void** slot). */
+static void *heap_scratch(nni_opctx *c, size_t bytes)
+{
+    void **slot = c->scratch_owner;
+    nni_free_aligned(*slot);
+    *slot = nni_malloc_aligned(bytes ? bytes : 1);
+    return *slot;
+}
+
+nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                       nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner)
+{
+    nni_opctx c;
+    void *own = NULL;
+    fill_ctx(&c, g, n, in, out, pool);
+    if (scratch) {
+        c.scratch = scratch;
+        c.scratch_owner = scratch_owner;
+    } else {
+        c.scratch = heap_scratch;
+        c.scratch_owner = &own;
+    }
+    nn_status st = n->op->run(&c);
+    nni_free_aligned(own);
+    return st;
+}
+
+void nni_plan_free(nni_plan *p)
+{
+    if (!p)
+        return;
+    if (p->vals) {
+        for (int32_t v = 0; v < p->n_values; v++)
+            if (p->vals[v].flags & NNI_TENSOR_OWNS_DATA)
+                nni_tensor_release(&p->vals[v]);
+    }
+    nni_free(p->vals);
+    nni_free(p->state);
+    nni_free(p->offset);
+    nni_free(p->steps);
+    nni_free(p->dynamic);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- arena allocation: best fit over a sorted free list ---- */
+
+typedef struct {
+    size_t off, size;
+} block;
+
+typedef struct {
+    block *free;
+    int32_t n, cap;
+    size_t end;
+} arena_alloc;
+
+static size_t align_up(size_t x) { return (x + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
+
+static size_t arena_take(arena_alloc *a, size_t size)
+{
+    int32_t best = -1;
+    for (int32_t i = 0; i < a->n; i++)
+        if (a->free[i].size >= size && (best < 0 || a->free[i].size < a->free[best].size))
+            best = i;
+    if (best >= 0) {
+        size_t off = a->free[best].off;
+        a->free[best].off += size;
+        a->free[best].size -= size;
+        if (a->free[best].size == 0) {
+            memmove(&a->free[best], &a->free[best + 1], (size_t)(a->n - best - 1) * sizeof(block));
+            a->n--;
+        }
+        return off;
+    }
+    /* grow: extend a free block that touches the end, if any */
+    if (a->n > 0 && a->free[a->n - 1].off + a->free[a->n - 1].size == a->end) {
+        size_t off = a->free[a->n - 1].off;
+        a->end = off + size;
+        a->n--;
+        return off;
+    }
+    size_t off = a->end;
+    a->end += size;
+    return off;
+}
+
+static bool arena_give(arena_alloc *a, size_t off, size_t size)
+{
+    if (a->n == a->cap) {
+        int32_t cap = a->cap ? a->cap * 2 : 32;
+        block *b = nni_realloc(a->free, (size_t)cap * sizeof *b);
+        if (!b)
+            return false;
+        a->free = b;
+        a->cap = cap;
+    }
+    int32_t i = 0;
+    while (i < a->n && a->free[i].off < off)
+        i++;
+    memmove(&a->free[i + 1], &a->free[i], (size_t)(a->n - i) * sizeof(block));
+    a->free[i] = (block){off, size};
+    a->n++;
+    /* coalesce with neighbours */
+    if (i + 1 < a->n && a->free[i].off + a->free[i].size == a->free[i + 1].off) {
+        a->free[i].size += a->free[i + 1].size;
+        memmove(&a->free[i + 1], &a->free[i + 2], (size_t)(a->n - i - 2) * sizeof(block));
+        a->n--;
+    }
+    if (i > 0 && a->free[i - 1].off + a->free[i - 1].size == a->free[i].off) {
+        a->free[i - 1].size += a->free[i].size;
+        memmove(&a->free[i], &a->free[i + 1], (size_t)(a->n - i - 1) * sizeof(block));
+        a->n--;
+    }
+    return true;
+}
+
+static nn_status assign_arena(const nni_graph *g, nni_plan *p)
+{
+    nn_status st = NN_OK;
+    int32_t *last_use = nni_malloc((size_t)(p->n_values ? p->n_values : 1) * sizeof *last_use);
+    arena_alloc a = {0};
+    if (!last_use)
+        return nni_error(NN_E_NOMEM, "cannot allocate the memory plan");
+    for (int32_t v = 0; v < p->n_values; v++)
+        last_use[v] = -1;
+    for (int32_t s = 0; s < p->n_steps; s++) {
+        const nni_node *n = &g->nodes[p->steps[s]];
+        for (int32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                last_use[n->in[k]] = s;
+    }
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        last_use[g->outputs[i]] = INT32_MAX;
+    for (int32_t s = 0; s < p->n_steps && st == NN_OK; s++) {
+        const nni_node *n = &g->nodes[p->steps[s]];
+        for (int32_t k = 0; k < n->n_out; k++) {
+            int32_t v = n->out[k];
+            if (v < 0 || p->state[v] != NNI_VAL_ARENA)
+                continue;
+            /* an output nobody reads still needs room while the node runs */
+            if (last_use[v] < s)
+                last_use[v] = s;
+            p->offset[v] = arena_take(&a, align_up(p->vals[v].nbytes ? p->vals[v].nbytes : 1));
+        }
+        for (int32_t k = 0; k < n->n_in + n->n_out; k++) {
+            int32_t v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+            if (v < 0 || p->state[v] != NNI_VAL_ARENA || last_use[v] != s)
+                continue;
+            last_use[v] = -2; /* give back once */
+            if (!arena_give(&a, p->offset[v], align_up(p->vals[v].nbytes ? p->vals[v].nbytes : 1)))
+                st = nni_error(NN_E_NOMEM, "cannot grow the memory plan");
+        }
+    }
+    p->arena_size = a.end;
+    nni_free(a.free);
+    nni_free(last_use);
+    return st;
+}
+
+static bool value_known(const nni_plan *p, int32_t v) { return p->state[v] == NNI_VAL_CONST || p->state[v] == NNI_VAL_FOLDED; }
+
+static bool shape_known(const nni_plan *p, int32_t v)
+{
+    return p->state[v] != NNI_VAL_UNSET && p->state[v] != NNI_VAL_DYNAMIC;
+}
+
+nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit, nni_plan *p)
+{
+    nn_status st = NN_OK;
+    memset(p, 0, sizeof *p);
+    p->g = g;
+    p->n_values = g->n_values;
+    size_t nv = (size_t)(g->n_values ? g->n_values : 1);
+    p->vals = nni_calloc(nv, sizeof *p->vals);
+    p->state = nni_calloc(nv, 1);
+    p->offset = nni_calloc(nv, sizeof *p->offset);
+    p->steps = nni_malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *p->steps);
+    p->dynamic = nni_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), 1);
+    int32_t max_io = 1;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].n_in > max_io)
+            max_io = g->nodes[i].n_in;
+        if (g->nodes[i].n_out > max_io)
+            max_io = g->nodes[i].n_out;
+    }
+    nn_tensor **in = nni_calloc((size_t)max_io, sizeof *in);
+    nn_tensor **out = nni_calloc((size_t)max_io, sizeof *out);
+    if (!p->vals || !p->state || !p->offset || !p->steps || !p->dynamic || !in || !out) {
+        st = nni_error(NN_E_NOMEM, "cannot allocate an execution plan");
+        goto done;
+    }
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const nn_tensor *c = g->values[v].constant;
+        if (!c)
+            continue;
+        p->vals[v] = *c;
+        p->vals[v].flags = 0; /* borrowed */
+        p->vals[v].name = NULL;
+        p->state[v] = NNI_VAL_CONST;
+    }
+    for (int32_t i = 0; i < g->n_inputs; i++) {
+        int32_t v = g->inputs[i];
+        const nn_tensor *s = input_shapes[i];
+        if (!s)
+            continue; /* unknown until run time: everything downstream is dynamic */
+        if ((st = nni_tensor_set_shape(&p->vals[v], s->dtype, s->rank, s->dims)) != NN_OK)
+            goto done;
+        p->vals[v].data = NULL;
+        p->state[v] = NNI_VAL_INPUT;
+    }
+    for (int32_t ni = 0; ni < g->n_nodes; ni++) {
+        const nni_node *n = &g->nodes[ni];
+        if (n->dead)
+            continue;
+        bool dynamic = false, all_known = true, shapes_ok = true;
+        for (int32_t k = 0; k < n->n_in; k++) {
+            int32_t v = n->in[k];
+            in[k] = v >= 0 ? &p->vals[v] : NULL;
+            if (v < 0)
+                continue;
+            if (!shape_known(p, v))
+                dynamic = true, shapes_ok = false;
+            if (!value_known(p, v))
+                all_known = false;
+        }
+        for (int32_t k = 0; k < n->n_out; k++)
+            out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]] : NULL;
+        if (!dynamic) {
+            st = nni_node_infer(g, n, in, out, NULL);
+            if (st == NNI_DEFER) {
+                dynamic = true;
+                st = NN_OK;
+            } else if (st != NN_OK) {
+                nni_node_error(n, st);
+                goto done;
+            }
+        }
+        if (dynamic) {
+            for (int32_t k = 0; k < n->n_out; k++)
+                if (n->out[k] >= 0)
+                    p->state[n->out[k]] = NNI_VAL_DYNAMIC;
+            p->dynamic[p->n_steps] = 1;
+            p->steps[p->n_steps++] = ni;
+            continue;
+        }
+        bool shape_only = (n->op->flags & NNI_OP_SHAPE_ONLY) && shapes_ok;
+        bool foldable = (all_known || shape_only) && !(n->op->flags & NNI_OP_NONDETERMINISTIC);
+        if (foldable && fold_limit != (size_t)-1) {
+            for (int32_t k = 0; k < n->n_out; k++)
+                if (out[k] && out[k]->nbytes > fold_limit)
+                    foldable = false;
+        }
+        if (foldable) {
+            for (int32_t k = 0; k < n->n_out; k++) {
+                if (!out[k])
+                    continue;
+                if ((st = nni_tensor_alloc(out[k])) != NN_OK)
+                    goto done;
+                p->state[n->out[k]] = NNI_VAL_FOLDED;
+            }
+            if ((st = nni_node_run(g, n, in, out, NULL, NULL, NULL)) != NN_OK) {
+                nni_node_error(n, st);
+                goto done;
+            }
+            continue;
+        }
+        for (int32_t k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                p->state[n->out[k]] = NNI_VAL_ARENA;
+        if (n->op->macs) {
+            nni_opctx c;
+            fill_ctx(&c, g, n, in, out, NULL);
+            p->macs += n->op->macs(&c);
+        }
+        p->steps[p->n_steps++] = ni;
+    }
+    st = assign_arena(g, p);
+done:
+    nni_free(in);
+    nni_free(out);
+    if (st != NN_OK)
+        nni_plan_free(p);
+    return st;
+}

@@ -1,0 +1,51 @@
+/*
+ * plan.h — an execution plan: every value's shape for one set of input
+ * shapes, which nodes still run (the rest were evaluated while planning), and
+ * where each intermediate lives in one arena (offsets assigned by liveness).
+ */
+#ifndef NNI_PLAN_H
+#define NNI_PLAN_H
+
+#include "ir/graph.h"
+#include "ops/op.h"
+
+typedef enum nni_val_state {
+    NNI_VAL_UNSET = 0,  /* not computed yet / unknown shape */
+    NNI_VAL_CONST,      /* graph constant (borrowed from the model) */
+    NNI_VAL_FOLDED,     /* evaluated while planning (owned by the plan) */
+    NNI_VAL_INPUT,      /* fed by the caller at run time */
+    NNI_VAL_ARENA,      /* computed at run time into the arena */
+    NNI_VAL_DYNAMIC,    /* shape known only at run time; heap-allocated then */
+} nni_val_state;
+
+typedef struct nni_plan {
+    const nni_graph *g;
+    int32_t n_values;
+    nn_tensor *vals;         /* per value: dtype, shape, data (borrowed or owned) */
+    uint8_t *state;          /* nni_val_state per value */
+    size_t *offset;          /* arena offset for NNI_VAL_ARENA values */
+    int32_t n_steps;
+    int32_t *steps;          /* node indices run at run time, in order */
+    uint8_t *dynamic;        /* per step: infer and allocate at run time */
+    size_t arena_size;
+    uint64_t macs;           /* multiply-adds of the run-time steps */
+} nni_plan;
+
+/**
+ * Build a plan for the given input shapes (one tensor per graph input, in
+ * graph order; only dtype and shape are read; NULL = unknown until run
+ * time). `fold_limit` caps the bytes of
+ * a value computed while planning (values over it run at run time).
+ */
+nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit, nni_plan *p);
+void nni_plan_free(nni_plan *p);
+
+/** Run one node with the given tensor views (used by planning, folding and sessions). */
+nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                         nni_pool *pool);
+nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                       nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner);
+/** Prefix the current error with the node's name and type. */
+nn_status nni_node_error(const nni_node *n, nn_status st);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * onnx_internal.h — shared by the ONNX frontend's files. The only place
+ * protobuf-c headers are included.
+ */
+#ifndef NNI_ONNX_INTERNAL_H
+#define NNI_ONNX_INTERNAL_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "ir/graph.h"
+#include "onnx.pb-c.h"
+
+/** protobuf-c allocator routed through nni_malloc (so OOM tests reach it). */
+extern ProtobufCAllocator nni_pb_allocator;
+
+/**
+ * Convert a TensorProto to an owned nn_tensor.
+ * @param base_dir folder for external data (NULL: external data refused)
+ * @param max_bytes refuse larger tensors
+ */
+nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, uint64_t max_bytes,
+                                     nn_tensor **out);
+/** Read a whole file into memory (nni_malloc'd), refusing files over max_bytes. */
+nn_status nni_read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *size);
+
+#endif

@@ -13,9 +13,12 @@ static void usage(FILE *f)
             "  info MODEL                       inputs, outputs, layers, parameters, multiply-adds\n"
             "  run MODEL --input FILE.pb [--input FILE.pb ...] --output-dir DIR [--threads N]\n"
             "                                   run a model on TensorProto files; writes output_K.pb\n"
-            "  test DIR... [--threads N] [--rtol R] [--atol A] [--quiet]\n"
+            "  test DIR... [--threads N] [--rtol R] [--atol A] [--range-tol T] [--no-skip] [--quiet]\n"
             "                                   run ONNX backend-test directories (model.onnx +\n"
-            "                                   test_data_set_*/input_*.pb, output_*.pb)\n"
+            "                                   test_data_set_*/input_*.pb, output_*.pb); a case\n"
+            "                                   passes when |got-want| <= atol + rtol*|want| for every\n"
+            "                                   element (or <= T*(max-min of want) with --range-tol);\n"
+            "                                   unsupported ops skip the case unless --no-skip\n"
             "  version                          print the library version\n");
 }
 

@@ -163,6 +163,7 @@ static nn_status decode(jpeg_ctx *c, const uint8_t *data, size_t size, const nni
     jpeg_mem_src(cinfo, data, (unsigned long)size);
     jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(cinfo, TRUE);
+    *orientation = opts->apply_orientation ? orientation_of(cinfo) : 1; /* saved markers die with the image pool */
     nn_status st = nni_image_check_size(cinfo->image_width, cinfo->image_height, opts->max_pixels);
     int channels = 0;
     if (st == NN_OK)
@@ -175,10 +176,7 @@ static nn_status decode(jpeg_ctx *c, const uint8_t *data, size_t size, const nni
     if ((st = nni_image_new((int32_t)cinfo->output_width, (int32_t)cinfo->output_height, channels, NN_DTYPE_UINT8,
                             &c->image)) != NN_OK)
         return st;
-    if ((st = read_rows(c)) != NN_OK)
-        return st;
-    *orientation = opts->apply_orientation ? orientation_of(cinfo) : 1;
-    return NN_OK;
+    return read_rows(c);
 }
 
 static void init_ctx(jpeg_ctx *c)

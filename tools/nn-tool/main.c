@@ -19,6 +19,11 @@ static void usage(FILE *f)
             "                                   passes when |got-want| <= atol + rtol*|want| for every\n"
             "                                   element (or <= T*(max-min of want) with --range-tol);\n"
             "                                   unsupported ops skip the case unless --no-skip\n"
+            "  classify MODEL IMAGE... [--top K] [--json] [--labels FILE] [--color C] [--resize R]\n"
+            "           [--mean M,..] [--std S,..] [--size WxH] [--threads N]\n"
+            "                                   top-K classes of PNG/JPEG images (see classify --help)\n"
+            "  eval MODEL --data DIR [--threads N] [same overrides]\n"
+            "                                   accuracy and confusion matrix over DIR/<class>/<images>\n"
             "  version                          print the library version\n");
 }
 
@@ -61,6 +66,10 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "test") == 0)
         return cmd_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "classify") == 0)
+        return cmd_classify(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("nn-tool %s\n", nn_version());
         return 0;

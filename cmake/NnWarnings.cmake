@@ -1,5 +1,5 @@
 # Warnings and sanitizers for every target of the project.
-add_compile_options(-Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wvla)
+add_compile_options(-Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wvla -Wno-format-truncation)
 if(NN_WERROR)
   add_compile_options(-Werror)
 endif()

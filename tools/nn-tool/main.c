@@ -1,0 +1,77 @@
+/* main.c — nn-tool: the command line over the public nn API. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nn-tool COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  info MODEL                       inputs, outputs, layers, parameters, multiply-adds\n"
+            "  run MODEL --input FILE.pb [--input FILE.pb ...] --output-dir DIR [--threads N]\n"
+            "                                   run a model on TensorProto files; writes output_K.pb\n"
+            "  test DIR... [--threads N] [--rtol R] [--atol A] [--range-tol T] [--no-skip] [--quiet]\n"
+            "                                   run ONNX backend-test directories (model.onnx +\n"
+            "                                   test_data_set_*/input_*.pb, output_*.pb); a case\n"
+            "                                   passes when |got-want| <= atol + rtol*|want| for every\n"
+            "                                   element (or <= T*(max-min of want) with --range-tol);\n"
+            "                                   unsupported ops skip the case unless --no-skip\n"
+            "  ops                              list the ONNX operators nn supports\n"
+            "  version                          print the library version\n");
+}
+
+int tool_fail(const char *what)
+{
+    fprintf(stderr, "nn-tool: %s: %s\n", what, nn_last_error());
+    return 1;
+}
+
+nn_model *tool_load(const char *path)
+{
+    nn_model *m = NULL;
+    if (nn_model_load(path, NULL, &m) != NN_OK) {
+        fprintf(stderr, "nn-tool: %s\n", nn_last_error());
+        return NULL;
+    }
+    return m;
+}
+
+const char *tool_shape(const nn_tensor *t, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "[");
+    for (int32_t i = 0; i < nn_tensor_rank(t) && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, i ? ",%lld" : "%lld", (long long)nn_tensor_dim(t, i));
+    if (n < cap)
+        snprintf(buf + n, cap - n, "]");
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "info") == 0)
+        return cmd_info(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "test") == 0)
+        return cmd_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "ops") == 0) {
+        for (uint32_t i = 0; i < nn_supported_op_count(); i++)
+            printf("%s\n", nn_supported_op_name(i));
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("nn-tool %s\n", nn_version());
+        return 0;
+    }
+    fprintf(stderr, "nn-tool: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

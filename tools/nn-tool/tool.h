@@ -1,0 +1,21 @@
+/* tool.h — shared pieces of nn-tool's subcommands (public API only). */
+#ifndef NN_TOOL_H
+#define NN_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <nn.h>
+
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+
+/** Print "nn-tool: <what>: <nn_last_error()>" to stderr; returns 1. */
+int tool_fail(const char *what);
+/** Load a model with default options, printing the error on failure. */
+nn_model *tool_load(const char *path);
+/** Print a tensor's shape as [a,b,c] into buf. */
+const char *tool_shape(const nn_tensor *t, char *buf, size_t cap);
+
+#endif

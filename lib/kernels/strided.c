@@ -149,3 +149,73 @@ void nni_strided_copy(void *dst, const void *src, size_t es, int32_t rank, const
     int64_t grain = row_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / row_bytes;
     nni_parallel_for(total_bytes >= 2 * MIN_TASK_BYTES ? pool : NULL, rows, grain, rows_task, &j);
 }
+
+typedef struct {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t es;
+    int32_t rank;
+    const int64_t *dims;
+    const int64_t *const *maps;
+    const uint8_t *fill;
+} map_job;
+
+static void map_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const map_job *j = arg;
+    int32_t nd = j->rank - 1;
+    int64_t n = j->dims[nd], coord[NNI_STRIDED_MAX_RANK];
+    const int64_t *last = j->maps[nd];
+    size_t es = j->es;
+    int64_t idx = begin;
+    for (int32_t a = nd - 1; a >= 0; a--) {
+        coord[a] = idx % j->dims[a];
+        idx /= j->dims[a];
+    }
+    for (int64_t r = begin; r < end; r++) {
+        uint8_t *d = j->dst + (size_t)(r * n) * es;
+        int64_t base = 0;
+        bool fill = false;
+        for (int32_t a = 0; a < nd; a++) {
+            int64_t m = j->maps[a][coord[a]];
+            if (m < 0)
+                fill = true;
+            base += m;
+        }
+        for (int64_t o = 0; o < n;) {
+            if (fill || last[o] < 0) {
+                memcpy(d + (size_t)o * es, j->fill, es);
+                o++;
+                continue;
+            }
+            int64_t run = 1; /* consecutive source elements: one memcpy */
+            while (o + run < n && last[o + run] == last[o] + run)
+                run++;
+            memcpy(d + (size_t)o * es, j->src + (size_t)(base + last[o]) * es, (size_t)run * es);
+            o += run;
+        }
+        for (int32_t a = nd - 1; a >= 0; a--) {
+            if (++coord[a] < j->dims[a])
+                break;
+            coord[a] = 0;
+        }
+    }
+}
+
+void nni_map_copy(void *dst, const void *src, size_t es, int32_t rank, const int64_t *dims, const int64_t *const *maps,
+                  const void *fill, nni_pool *pool)
+{
+    int64_t total = 1;
+    for (int32_t a = 0; a < rank; a++)
+        total *= dims[a];
+    if (total == 0)
+        return;
+    if (rank == 0) {
+        memcpy(dst, src, es);
+        return;
+    }
+    map_job j = {.dst = dst, .src = src, .es = es, .rank = rank, .dims = dims, .maps = maps, .fill = fill};
+    int64_t row_bytes = dims[rank - 1] * (int64_t)es;
+    int64_t grain = row_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / row_bytes;
+    nni_parallel_for(total * (int64_t)es >= 2 * MIN_TASK_BYTES ? pool : NULL, total / dims[rank - 1], grain, map_task, &j);
+}

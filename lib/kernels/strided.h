@@ -23,4 +23,13 @@
 void nni_strided_copy(void *dst, const void *src, size_t es, int32_t rank, const int64_t *dims,
                       const int64_t *strides, nni_pool *pool);
 
+/**
+ * dst[i0,...,i(r-1)] = src[maps[0][i0] + ... + maps[r-1][i(r-1)]] where each
+ * per-axis map holds element offsets into src (the axis index times its
+ * stride); an offset < 0 on any axis writes `fill` (es bytes) instead.
+ * Nearest-neighbour resizing and padding are such maps.
+ */
+void nni_map_copy(void *dst, const void *src, size_t es, int32_t rank, const int64_t *dims, const int64_t *const *maps,
+                  const void *fill, nni_pool *pool);
+
 #endif

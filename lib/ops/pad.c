@@ -1,6 +1,7 @@
 /* pad.c — Pad: grow (or crop, with negative pads) each axis; constant, reflect, edge or wrap fill. */
 #include <string.h>
 
+#include "kernels/strided.h"
 #include "ops/movement.h"
 
 enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
@@ -145,52 +146,23 @@ static nn_status pad_run(nni_opctx *c)
         memcpy(y->data, x->data, es);
         return NN_OK;
     }
-    /* per-axis maps from output coordinate to input index */
-    int64_t total = 0, *map[NN_MAX_RANK];
+    /* per-axis maps from output coordinate to input offset (-1: the constant) */
+    int64_t total = 0, *map[NN_MAX_RANK], strides[NN_MAX_RANK];
     for (int32_t a = 0; a < r; a++)
         total += y->dims[a];
     int64_t *maps = c->scratch(c, (size_t)total * sizeof *maps);
     if (!maps)
         return nni_error(NN_E_NOMEM, "Pad: out of memory");
+    nni_row_strides(r, x->dims, strides);
     int64_t at = 0;
     for (int32_t a = 0; a < r; at += y->dims[a], a++) {
         map[a] = maps + at;
-        for (int64_t o = 0; o < y->dims[a]; o++)
-            map[a][o] = source_index(s->mode, o, pb[a], x->dims[a]);
-    }
-    int64_t strides[NN_MAX_RANK], coord[NN_MAX_RANK] = {0};
-    nni_row_strides(r, x->dims, strides);
-    int64_t n = y->dims[r - 1], rows = nni_tensor_count(y) / n;
-    const int64_t *last = map[r - 1];
-    const uint8_t *src = x->data;
-    uint8_t *d = y->data;
-    for (int64_t row = 0; row < rows; row++, d += (size_t)n * es) {
-        int64_t base = 0;
-        bool constant = false;
-        for (int32_t a = 0; a < r - 1; a++) {
-            if (map[a][coord[a]] < 0)
-                constant = true;
-            else
-                base += map[a][coord[a]] * strides[a];
-        }
-        for (int64_t o = 0; o < n;) {
-            if (constant || last[o] < 0) {
-                memcpy(d + (size_t)o * es, value, es);
-                o++;
-                continue;
-            }
-            int64_t run = 1; /* a stretch of consecutive source elements is one memcpy */
-            while (o + run < n && last[o + run] == last[o] + run)
-                run++;
-            memcpy(d + (size_t)o * es, src + (size_t)(base + last[o]) * es, (size_t)run * es);
-            o += run;
-        }
-        for (int32_t a = r - 2; a >= 0; a--) {
-            if (++coord[a] < y->dims[a])
-                break;
-            coord[a] = 0;
+        for (int64_t o = 0; o < y->dims[a]; o++) {
+            int64_t i = source_index(s->mode, o, pb[a], x->dims[a]);
+            map[a][o] = i < 0 ? -1 : i * strides[a];
         }
     }
+    nni_map_copy(y->data, x->data, es, r, y->dims, (const int64_t *const *)map, value, c->pool);
     return NN_OK;
 }
 

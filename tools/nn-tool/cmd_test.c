@@ -255,11 +255,16 @@ int cmd_test(int argc, char **argv)
             return 2;
         }
         n_dirs++;
-        const char *base = strrchr(argv[i], '/');
-        base = base && base[1] ? base + 1 : argv[i];
+        /* the case name: last path component, trailing slashes dropped */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", argv[i]);
+        for (size_t len = strlen(dir); len > 1 && dir[len - 1] == '/'; len--)
+            dir[len - 1] = '\0';
+        const char *base = strrchr(dir, '/');
+        base = base ? base + 1 : dir;
         double max_err = 0;
         char why[2048] = "";
-        int r = run_case(argv[i], &o, &max_err, why, sizeof why);
+        int r = run_case(dir, &o, &max_err, why, sizeof why);
         if (r == CASE_SKIP && o.no_skip)
             r = CASE_FAIL;
         if (r == CASE_PASS) {

@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "                                   top-K classes of PNG/JPEG images (see classify --help)\n"
             "  eval MODEL --data DIR [--threads N] [same overrides]\n"
             "                                   accuracy and confusion matrix over DIR/<class>/<images>\n"
+            "  ops                              list the ONNX operators nn supports\n"
             "  version                          print the library version\n");
 }
 
@@ -70,6 +71,11 @@ int main(int argc, char **argv)
         return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "ops") == 0) {
+        for (uint32_t i = 0; i < nn_supported_op_count(); i++)
+            printf("%s\n", nn_supported_op_name(i));
+        return 0;
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("nn-tool %s\n", nn_version());
         return 0;

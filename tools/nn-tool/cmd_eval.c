@@ -33,6 +33,7 @@ typedef struct eval {
     size_t n;
     atomic_size_t next, done, errors;
     atomic_uint classes;
+    atomic_int finished; /* workers done */
     pthread_mutex_t lock;
     char first_error[1024];
 } eval;
@@ -194,15 +195,14 @@ static void *worker(void *arg)
     nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
     so.num_threads = 1; /* parallel over images, not inside one */
     nn_session *s = NULL;
-    if (nn_session_create(e->model, &so, &s) != NN_OK) {
+    if (nn_session_create(e->model, &so, &s) != NN_OK)
         record_error(e);
-        return NULL;
-    }
-    for (size_t i; (i = atomic_fetch_add(&e->next, 1)) < e->n;) {
+    for (size_t i; s && (i = atomic_fetch_add(&e->next, 1)) < e->n;) {
         e->items[i].pred = classify_item(e, s, &e->items[i]);
         atomic_fetch_add(&e->done, 1);
     }
     nn_session_free(s);
+    atomic_fetch_add(&e->finished, 1);
     return NULL;
 }
 
@@ -230,13 +230,11 @@ static int run_threads(eval *e, int threads)
     }
     bool tty = isatty(STDERR_FILENO);
     size_t decile = 0;
-    while (atomic_load(&e->done) < e->n && atomic_load(&e->errors) < e->n) {
+    while (atomic_load(&e->finished) < started) {
         struct timespec ts = {0, 250 * 1000000L};
         nanosleep(&ts, NULL);
         if (e->n >= 200)
             progress(e, &decile, tty);
-        if (atomic_load(&e->next) >= e->n + (size_t)started)
-            break; /* every worker has finished (or failed to start a session) */
     }
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);

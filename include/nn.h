@@ -488,7 +488,8 @@ NN_API nn_status nn_classify_options_init(nn_classify_options *options, uint32_t
  * scores into probabilities (see nn_classify_options.softmax) and keep the
  * top `k` classes of each image, best first (ties: lower index first).
  * The images run as one batch when the model's batch dimension is symbolic,
- * else one call per image. The output must hold count x classes values.
+ * else in batches of its fixed N (count must be a multiple of N). The output
+ * must hold (images in the batch) x classes values.
  * Thread safety: as nn_session_run() — one thread per session; the model
  * may be shared.
  * @param session session of the model (its outputs are overwritten)

@@ -496,6 +496,79 @@ START_TEST(test_classify_identity)
 }
 END_TEST
 
+/* A model ending in Softmax: AUTO must not apply a second softmax, ALWAYS does. */
+START_TEST(test_classify_softmax_model)
+{
+    nn_model *m = load_model("classify_softmax.onnx");
+    nn_session *s = NULL;
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    const uint8_t px[4] = {0, 255, 128, 64};
+    nn_image *im = NULL;
+    ck_assert_ok(nn_image_create(4, 1, 1, NN_DTYPE_UINT8, px, &im));
+    double z[4] = {-2, 2, (128 / 255.0 - 0.5) / 0.25, (64 / 255.0 - 0.5) / 0.25}, sum = 0;
+    for (int i = 0; i < 4; i++)
+        sum += exp(z[i]);
+    nn_classification *r = NULL;
+    ck_assert_ok(nn_classify(s, (const nn_image *const *)&im, 1, 1, NULL, &r));
+    float score;
+    const char *label;
+    ck_assert_ok(nn_classification_get(r, 0, 0, NULL, &score, &label));
+    ck_assert_str_eq(label, "one");
+    ck_assert_double_eq_tol(score, exp(2) / sum, 1e-5);
+    nn_classification_free(r);
+    nn_classify_options co;
+    ck_assert_ok(nn_classify_options_init(&co, NN_CLASSIFY_OPTIONS_VERSION));
+    co.softmax = NN_SOFTMAX_ALWAYS;
+    ck_assert_ok(nn_classify(s, (const nn_image *const *)&im, 1, 1, &co, &r));
+    ck_assert_ok(nn_classification_get(r, 0, 0, NULL, &score, NULL));
+    ck_assert_double_lt(score, exp(2) / sum - 0.1); /* softmax of probabilities flattens them */
+    nn_classification_free(r);
+    nn_image_free(im);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+END_TEST
+
+/* The bundled model on the bundled samples: each file is named after its class. */
+START_TEST(test_fashion_samples)
+{
+    static const struct {
+        const char *file;
+        uint32_t index;
+    } samples[] = {
+        {"tshirt_top.png", 0}, {"trouser.jpg", 1}, {"pullover_rgb_112.png", 2}, {"dress.png", 3},
+        {"coat_rgb_84.jpg", 4}, {"sandal_16bit_56.png", 5}, {"shirt.png", 6}, {"sneaker_rgba_64.png", 7},
+        {"bag.jpg", 8}, {"ankle_boot_rgb_140.jpg", 9},
+    };
+    nn_model *m = NULL;
+    ck_assert_ok(nn_model_load(test_data_path("../../models/fashion_cnn.onnx"), NULL, &m));
+    nn_session *s = NULL;
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    const nn_image *images[10];
+    for (int i = 0; i < 10; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "../../models/samples/%s", samples[i].file);
+        nn_image *im = NULL;
+        ck_assert_ok(nn_image_load(test_data_path(rel), NULL, &im));
+        images[i] = im;
+    }
+    nn_classification *r = NULL;
+    ck_assert_ok(nn_classify(s, images, 10, 3, NULL, &r)); /* one batch of differently sized images */
+    for (uint32_t i = 0; i < 10; i++) {
+        uint32_t index;
+        float score;
+        const char *label;
+        ck_assert_ok(nn_classification_get(r, i, 0, &index, &score, &label));
+        ck_assert_msg(index == samples[i].index, "%s classified as %s (%u)", samples[i].file, label, index);
+        ck_assert_float_gt(score, 0.5f);
+        nn_image_free((nn_image *)images[i]);
+    }
+    nn_classification_free(r);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+END_TEST
+
 START_TEST(test_classify_bad_metadata)
 {
     nn_image *im = NULL;
@@ -591,6 +664,8 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("classify");
     tcase_add_test(tc, test_classify_identity);
+    tcase_add_test(tc, test_classify_softmax_model);
+    tcase_add_test(tc, test_fashion_samples);
     tcase_add_test(tc, test_classify_bad_metadata);
     tcase_add_test(tc, test_out_of_memory);
     suite_add_tcase(s, tc);

@@ -35,10 +35,16 @@ typedef float (*dot_fn)(int64_t n, const float *x, const float *y);
 /* y[0:n] += a * x[0:n] */
 typedef void (*axpy_fn)(int64_t n, float a, const float *x, float *y);
 
+/* Pack depth klen x columns nlen of row-major B (row stride ldb) into NR-column panels. */
+typedef void (*pack_b_fn)(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst);
+
 typedef struct {
     const char *name;
-    int64_t mr, nr;
-    ukernel_fn kernel;
+    int64_t mr, nr, vl;     /* tile rows, tile columns, floats per vector */
+    ukernel_fn kernel;      /* the full MR x NR tile */
+    /* edge[r][v - 1]: tile of 1, 2, 4 or MR rows (r = 0..3) by v vectors; NULL = use kernel */
+    ukernel_fn edge[4][3];
+    pack_b_fn pack_b;
     dot_fn dot;
     axpy_fn axpy;
 } sg_arch;
@@ -49,7 +55,12 @@ static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t round_up(int64_t a, int64_t b) { return cdiv(a, b) * b; }
 
 /* ------------------------------------------------------------------ */
-/* Portable kernels                                                    */
+/* Micro-kernels                                                       */
+/*                                                                     */
+/* Each ISA has one templated body (rows R <= MR, vectors V <= NR/VL,  */
+/* compile-time constants after inlining): the full MR x NR tile plus  */
+/* narrower variants for edge tiles, so a 49-column or 4-row problem   */
+/* does not pay for a whole 48-column or 8-row tile of zeros.          */
 /* ------------------------------------------------------------------ */
 
 #define GEN_MR 4
@@ -100,16 +111,46 @@ static void axpy_generic(int64_t n, float a, const float *x, float *y)
         y[i] += a * x[i];
 }
 
-static const sg_arch arch_generic = {"generic", GEN_MR, GEN_NR, uk_generic, dot_generic, axpy_generic};
+/* Copy depth klen x columns nlen of a row-major B into NR-column panels, zero-padded. */
+static inline __attribute__((always_inline)) void pack_b_body(const float *restrict B, int64_t ldb, int64_t nlen,
+                                                              int64_t klen, float *restrict dst, const int64_t NR)
+{
+    for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {
+        int64_t nr = min64(NR, nlen - q);
+        const float *src = B + q;
+        if (nr == NR) {
+            for (int64_t k = 0; k < klen; k++, src += ldb)
+                for (int64_t j = 0; j < NR; j++)
+                    dst[k * NR + j] = src[j];
+        } else {
+            for (int64_t k = 0; k < klen; k++, src += ldb) {
+                for (int64_t j = 0; j < nr; j++)
+                    dst[k * NR + j] = src[j];
+                for (int64_t j = nr; j < NR; j++)
+                    dst[k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+static void pack_b_generic(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    pack_b_body(B, ldb, nlen, klen, dst, GEN_NR);
+}
+
+static const sg_arch arch_generic = {
+    .name = "generic", .mr = GEN_MR, .nr = GEN_NR, .vl = GEN_NR, .kernel = uk_generic,
+    .pack_b = pack_b_generic, .dot = dot_generic, .axpy = axpy_generic,
+};
 
 #if SG_X86
 
-/* ------------------------------------------------------------------ */
-/* AVX2 + FMA: 6 x 16 tile, 12 accumulators in ymm registers           */
-/* ------------------------------------------------------------------ */
-
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+
+/* ---- AVX2 + FMA: up to 6 x 16 (12 ymm accumulators) ---- */
 
 AVX2_INLINE void st8(float *p, __m256 v, float beta)
 {
@@ -121,41 +162,55 @@ AVX2_INLINE void st8(float *p, __m256 v, float beta)
         _mm256_storeu_ps(p, _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(p), v));
 }
 
-AVX2 static void uk_avx2(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c, int64_t ldc,
-                         float beta)
+AVX2_INLINE void uk_avx2_body(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                              int64_t ldc, float beta, const int R, const int V)
 {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define ROW2(i)                                                                                                        \
-    do {                                                                                                               \
-        __m256 av = _mm256_broadcast_ss(a + i);                                                                        \
-        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);                                                                    \
-        c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);                                                                    \
-    } while (0)
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm256_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        ROW2(0);
-        ROW2(1);
-        ROW2(2);
-        ROW2(3);
-        ROW2(4);
-        ROW2(5);
+        __m256 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 6
+        for (int i = 0; i < R; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 2
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
         a += 6;
         b += 16;
     }
-#undef ROW2
-#define STORE2(i)                                                                                                      \
-    do {                                                                                                               \
-        st8(c + i * ldc, c##i##0, beta);                                                                               \
-        st8(c + i * ldc + 8, c##i##1, beta);                                                                           \
-    } while (0)
-    STORE2(0);
-    STORE2(1);
-    STORE2(2);
-    STORE2(3);
-    STORE2(4);
-    STORE2(5);
-#undef STORE2
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            st8(c + i * ldc + 8 * v, acc[i][v], beta);
+}
+
+#define UK_AVX2(R, V)                                                                                                  \
+    AVX2 static void uk_avx2_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,                  \
+                                       float *restrict c, int64_t ldc, float beta)                                    \
+    {                                                                                                                  \
+        uk_avx2_body(kc, a, b, c, ldc, beta, R, V);                                                                    \
+    }
+UK_AVX2(1, 1)
+UK_AVX2(1, 2)
+UK_AVX2(2, 1)
+UK_AVX2(2, 2)
+UK_AVX2(4, 1)
+UK_AVX2(4, 2)
+UK_AVX2(6, 1)
+UK_AVX2(6, 2)
+
+AVX2 static void pack_b_avx2(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    pack_b_body(B, ldb, nlen, klen, dst, 16);
 }
 
 AVX2 static float dot_avx2(int64_t n, const float *x, const float *y)
@@ -192,14 +247,14 @@ AVX2 static void axpy_avx2(int64_t n, float a, const float *x, float *y)
         y[i] += a * x[i];
 }
 
-static const sg_arch arch_avx2 = {"avx2", 6, 16, uk_avx2, dot_avx2, axpy_avx2};
+static const sg_arch arch_avx2 = {
+    .name = "avx2", .mr = 6, .nr = 16, .vl = 8, .kernel = uk_avx2_6x2,
+    .edge = {{uk_avx2_1x1, uk_avx2_1x2}, {uk_avx2_2x1, uk_avx2_2x2}, {uk_avx2_4x1, uk_avx2_4x2},
+             {uk_avx2_6x1, uk_avx2_6x2}},
+    .pack_b = pack_b_avx2, .dot = dot_avx2, .axpy = axpy_avx2,
+};
 
-/* ------------------------------------------------------------------ */
-/* AVX-512: 8 x 48 tile, 24 accumulators in zmm registers              */
-/* ------------------------------------------------------------------ */
-
-#define AVX512 __attribute__((target("avx512f")))
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+/* ---- AVX-512: up to 8 x 48 (24 zmm accumulators) ---- */
 
 AVX512_INLINE void st16(float *p, __m512 v, float beta)
 {
@@ -211,49 +266,59 @@ AVX512_INLINE void st16(float *p, __m512 v, float beta)
         _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(p), v));
 }
 
-AVX512 static void uk_avx512(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                             int64_t ldc, float beta)
+AVX512_INLINE void uk_avx512_body(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                                  int64_t ldc, float beta, const int R, const int V)
 {
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
-    __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-    __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
-    __m512 c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
-#define ROW3(i)                                                                                                        \
-    do {                                                                                                               \
-        __m512 av = _mm512_set1_ps(a[i]);                                                                              \
-        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                                                                    \
-        c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                                                                    \
-        c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                                                                    \
-    } while (0)
+    __m512 acc[8][3];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + 32);
-        ROW3(0);
-        ROW3(1);
-        ROW3(2);
-        ROW3(3);
-        ROW3(4);
-        ROW3(5);
-        ROW3(6);
-        ROW3(7);
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m512 av = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
         a += 8;
         b += 48;
     }
-#undef ROW3
-#define STORE3(i)                                                                                                      \
-    do {                                                                                                               \
-        st16(c + i * ldc, c##i##0, beta);                                                                              \
-        st16(c + i * ldc + 16, c##i##1, beta);                                                                         \
-        st16(c + i * ldc + 32, c##i##2, beta);                                                                         \
-    } while (0)
-    STORE3(0);
-    STORE3(1);
-    STORE3(2);
-    STORE3(3);
-    STORE3(4);
-    STORE3(5);
-    STORE3(6);
-    STORE3(7);
-#undef STORE3
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            st16(c + i * ldc + 16 * v, acc[i][v], beta);
+}
+
+#define UK_AVX512(R, V)                                                                                                \
+    AVX512 static void uk_avx512_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,              \
+                                           float *restrict c, int64_t ldc, float beta)                                \
+    {                                                                                                                  \
+        uk_avx512_body(kc, a, b, c, ldc, beta, R, V);                                                                  \
+    }
+UK_AVX512(1, 1)
+UK_AVX512(1, 2)
+UK_AVX512(1, 3)
+UK_AVX512(2, 1)
+UK_AVX512(2, 2)
+UK_AVX512(2, 3)
+UK_AVX512(4, 1)
+UK_AVX512(4, 2)
+UK_AVX512(4, 3)
+UK_AVX512(8, 1)
+UK_AVX512(8, 2)
+UK_AVX512(8, 3)
+
+AVX512 static void pack_b_avx512(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    pack_b_body(B, ldb, nlen, klen, dst, 48);
 }
 
 AVX512 static float dot_avx512(int64_t n, const float *x, const float *y)
@@ -292,7 +357,12 @@ AVX512 static void axpy_avx512(int64_t n, float a, const float *x, float *y)
     }
 }
 
-static const sg_arch arch_avx512 = {"avx512", 8, 48, uk_avx512, dot_avx512, axpy_avx512};
+static const sg_arch arch_avx512 = {
+    .name = "avx512", .mr = 8, .nr = 48, .vl = 16, .kernel = uk_avx512_8x3,
+    .edge = {{uk_avx512_1x1, uk_avx512_1x2, uk_avx512_1x3}, {uk_avx512_2x1, uk_avx512_2x2, uk_avx512_2x3},
+             {uk_avx512_4x1, uk_avx512_4x2, uk_avx512_4x3}, {uk_avx512_8x1, uk_avx512_8x2, uk_avx512_8x3}},
+    .pack_b = pack_b_avx512, .dot = dot_avx512, .axpy = axpy_avx512,
+};
 
 #endif /* SG_X86 */
 
@@ -360,6 +430,7 @@ typedef struct {
     int64_t M, N, K;
     float alpha, beta;
     const float *A, *B;
+    const float *Bp;    /* B already in panels of NR over all of K (nni_sgemm_packed_ws), else NULL */
     int64_t lda, ldb, ldc;
     float *C;
     int64_t kc;         /* depth of a K block (K split evenly into blocks <= KC_MAX) */
@@ -401,34 +472,64 @@ static void pack_a(const sg_job *j, int64_t m0, int64_t mlen, int64_t k0, int64_
 static void pack_b(const sg_job *j, int64_t n0, int64_t nlen, int64_t k0, int64_t klen, float *dst)
 {
     const int64_t NR = j->ar->nr;
+    if (!j->tb) {
+        j->ar->pack_b(j->B + k0 * j->ldb + n0, j->ldb, nlen, klen, dst);
+        return;
+    }
     for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {
         int64_t nr = min64(NR, nlen - q);
-        if (!j->tb) {
-            const float *src = j->B + k0 * j->ldb + n0 + q;
-            for (int64_t k = 0; k < klen; k++, src += j->ldb) {
-                memcpy(dst + k * NR, src, (size_t)nr * sizeof(float));
-                for (int64_t c = nr; c < NR; c++)
-                    dst[k * NR + c] = 0.0f;
-            }
-        } else {
-            /* op(B)[k][n] = B[n][k]: walk 8 source rows at once so reads stay sequential */
-            int64_t c = 0;
-            for (; c + 8 <= nr; c += 8) {
-                const float *s = j->B + (n0 + q + c) * j->ldb + k0;
-                const int64_t ld = j->ldb;
-                for (int64_t k = 0; k < klen; k++)
-                    for (int64_t t = 0; t < 8; t++)
-                        dst[k * NR + c + t] = s[t * ld + k];
-            }
-            for (; c < nr; c++) {
-                const float *s = j->B + (n0 + q + c) * j->ldb + k0;
-                for (int64_t k = 0; k < klen; k++)
-                    dst[k * NR + c] = s[k];
-            }
-            for (c = nr; c < NR; c++)
-                for (int64_t k = 0; k < klen; k++)
-                    dst[k * NR + c] = 0.0f;
+        /* op(B)[k][n] = B[n][k]: walk 8 source rows at once so reads stay sequential */
+        int64_t c = 0;
+        for (; c + 8 <= nr; c += 8) {
+            const float *s = j->B + (n0 + q + c) * j->ldb + k0;
+            const int64_t ld = j->ldb;
+            for (int64_t k = 0; k < klen; k++)
+                for (int64_t t = 0; t < 8; t++)
+                    dst[k * NR + c + t] = s[t * ld + k];
         }
+        for (; c < nr; c++) {
+            const float *s = j->B + (n0 + q + c) * j->ldb + k0;
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = s[k];
+        }
+        for (c = nr; c < NR; c++)
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = 0.0f;
+    }
+}
+
+/* Row class of an edge tile: 1, 2, 4 or MR rows. */
+static inline int row_class(int64_t mr) { return mr <= 1 ? 0 : mr <= 2 ? 1 : mr <= 4 ? 2 : 3; }
+static inline int64_t class_rows(int r, int64_t MR) { return r == 3 ? MR : (int64_t)1 << r; }
+
+/* One micro-tile that is not a full MR x NR: the narrowest kernel that covers it. */
+static void edge_tile(const sg_arch *ar, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                      float beta, int64_t mr, int64_t nr)
+{
+    const int64_t NR = ar->nr;
+    int r = row_class(mr);
+    int64_t nv = cdiv(nr, ar->vl);
+    ukernel_fn f = ar->edge[r][nv - 1];
+    if (!f) {
+        f = ar->kernel;
+        r = 3;
+        nv = NR / ar->vl;
+    }
+    if (class_rows(r, ar->mr) == mr && nv * ar->vl == nr) {
+        f(kc, a, b, c, ldc, beta); /* covers the tile exactly: store in place */
+        return;
+    }
+    float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+    f(kc, a, b, tmp, NR, 0.0f);
+    for (int64_t i = 0; i < mr; i++) {
+        float *cp = c + i * ldc;
+        const float *tp = tmp + i * NR;
+        if (beta == 0.0f)
+            for (int64_t t = 0; t < nr; t++)
+                cp[t] = tp[t];
+        else
+            for (int64_t t = 0; t < nr; t++)
+                cp[t] = tp[t] + beta * cp[t];
     }
 }
 
@@ -437,7 +538,6 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
 {
     const sg_arch *ar = j->ar;
     const int64_t MR = ar->mr, NR = ar->nr;
-    float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         int64_t kc = min64(j->kc, j->K - pc);
         float beta = pc == 0 ? j->beta : 1.0f;
@@ -446,29 +546,27 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
             pack_a(j, mc0, mc, pc, kc, ap);
             for (int64_t nc0 = n0; nc0 < n1; nc0 += j->nc) {
                 int64_t nc = min64(j->nc, n1 - nc0);
-                pack_b(j, nc0, nc, pc, kc, bp);
+                const float *bblock;
+                int64_t bstride; /* floats between consecutive NR-column panels */
+                if (j->Bp) {
+                    bblock = j->Bp + ((nc0 / NR) * j->K + pc) * NR;
+                    bstride = j->K * NR;
+                } else {
+                    pack_b(j, nc0, nc, pc, kc, bp);
+                    bblock = bp;
+                    bstride = kc * NR;
+                }
                 for (int64_t ir = 0; ir < mc; ir += MR) {
                     int64_t mr = min64(MR, mc - ir);
                     const float *a = ap + ir * kc;
                     float *crow = j->C + (mc0 + ir) * j->ldc + nc0;
                     for (int64_t jr = 0; jr < nc; jr += NR) {
                         int64_t nr = min64(NR, nc - jr);
-                        const float *b = bp + jr * kc;
-                        if (mr == MR && nr == NR) {
+                        const float *b = bblock + (jr / NR) * bstride;
+                        if (mr == MR && nr == NR)
                             ar->kernel(kc, a, b, crow + jr, j->ldc, beta);
-                            continue;
-                        }
-                        ar->kernel(kc, a, b, tmp, NR, 0.0f);
-                        for (int64_t i = 0; i < mr; i++) {
-                            float *cp = crow + i * j->ldc + jr;
-                            const float *tp = tmp + i * NR;
-                            if (beta == 0.0f)
-                                for (int64_t t = 0; t < nr; t++)
-                                    cp[t] = tp[t];
-                            else
-                                for (int64_t t = 0; t < nr; t++)
-                                    cp[t] = tp[t] + beta * cp[t];
-                        }
+                        else
+                            edge_tile(ar, kc, a, b, crow + jr, j->ldc, beta, mr, nr);
                     }
                 }
             }
@@ -519,6 +617,45 @@ static int32_t useful_threads(int64_t M, int64_t N, int64_t K, int32_t threads)
     if (t < 1)
         t = 1;
     return threads < t ? threads : (int32_t)t;
+}
+
+/*
+ * Split C into at most nt tiles, MR/NR-aligned. Cost of a split is its
+ * largest tile's multiply-adds per unit depth plus its packing (both
+ * operands' panels are re-packed by every tile that needs them).
+ */
+static void split_tiles(sg_job *j, int32_t nt)
+{
+    const int64_t MR = j->ar->mr, NR = j->ar->nr;
+    int64_t mu = cdiv(j->M, MR), nu = cdiv(j->N, NR);
+    int64_t best_tm = 1;
+    double best_cost = -1;
+    for (int64_t tm = 1; tm <= nt; tm++) {
+        int64_t tn = nt / tm;
+        if (tm > mu || tn > nu)
+            continue;
+        double rows = (double)min64(j->M, cdiv(mu, tm) * MR), cols = (double)min64(j->N, cdiv(nu, tn) * NR);
+        double cost = rows * cols + 4.0 * (rows + cols);
+        if (best_cost < 0 || cost < best_cost)
+            best_cost = cost, best_tm = tm;
+    }
+    int64_t tm = best_tm, tn = max64(1, nt / best_tm);
+    j->tile_m = cdiv(mu, tm) * MR;
+    j->tile_n = cdiv(nu, tn) * NR;
+    j->tiles_n = cdiv(j->N, j->tile_n);
+}
+
+static void run_blocked(sg_job *j, nni_pool *pool)
+{
+    block_sizes(j->M, j->N, j->K, j->ar->mr, j->ar->nr, &j->kc, &j->mc, &j->nc);
+    j->ws_stride = pack_bytes(j->M, j->N, j->K);
+    int32_t nt = useful_threads(j->M, j->N, j->K, nni_pool_threads(pool));
+    split_tiles(j, nt);
+    int64_t tiles = cdiv(j->M, j->tile_m) * j->tiles_n;
+    if (tiles <= 1)
+        gemm_task(j, 0, tiles, 0);
+    else
+        nni_parallel_for(pool, tiles, 1, gemm_task, j);
 }
 
 /* ------------------------------------------------------------------ */
@@ -673,23 +810,6 @@ size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
     return pack_bytes(M, N, K) * (size_t)nt;
 }
 
-/* Split C into at most nt tiles (MR/NR-aligned) of about equal work. */
-static void split_tiles(sg_job *j, int32_t nt)
-{
-    int64_t mu = cdiv(j->M, j->ar->mr), nu = cdiv(j->N, j->ar->nr);
-    int64_t best_tm = 1, best_cost = -1;
-    for (int64_t tm = 1; tm <= nt; tm++) {
-        int64_t tn = nt / tm;
-        int64_t cost = cdiv(mu, tm) * cdiv(nu, tn);
-        if (best_cost < 0 || cost < best_cost)
-            best_cost = cost, best_tm = tm;
-    }
-    int64_t tm = best_tm, tn = nt / best_tm;
-    j->tile_m = cdiv(mu, tm) * j->ar->mr;
-    j->tile_n = cdiv(nu, tn) * j->ar->nr;
-    j->tiles_n = cdiv(j->N, j->tile_n);
-}
-
 void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, void *ws,
                   nni_pool *pool)
@@ -707,15 +827,37 @@ void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, flo
     }
     sg_job j = {.ar = ar, .ta = transA, .tb = transB, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
                 .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .ws = ws};
-    block_sizes(M, N, K, ar->mr, ar->nr, &j.kc, &j.mc, &j.nc);
-    j.ws_stride = pack_bytes(M, N, K);
-    int32_t nt = useful_threads(M, N, K, nni_pool_threads(pool));
-    split_tiles(&j, nt);
-    int64_t tiles = cdiv(M, j.tile_m) * j.tiles_n;
-    if (tiles <= 1)
-        gemm_task(&j, 0, tiles, 0);
-    else
-        nni_parallel_for(pool, tiles, 1, gemm_task, &j);
+    run_blocked(&j, pool);
+}
+
+int64_t nni_sgemm_nr(void) { return get_arch()->nr; }
+
+size_t nni_sgemm_packed_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return 64;
+    return pack_bytes(M, N, K) * (size_t)useful_threads(M, N, K, threads < 1 ? 1 : threads);
+}
+
+void nni_sgemm_pack_b(int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp)
+{
+    const sg_arch *ar = get_arch();
+    if (N > 0 && K > 0)
+        ar->pack_b(B, ldb, N, K, Bp);
+}
+
+void nni_sgemm_packed_ws(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                         const float *Bp, float beta, float *C, int64_t ldc, void *ws, nni_pool *pool)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    sg_job j = {.ar = get_arch(), .ta = transA, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A,
+                .Bp = Bp, .lda = lda, .ldc = ldc, .C = C, .ws = ws};
+    run_blocked(&j, pool);
 }
 
 /* Unblocked fallback for when no workspace can be had. */

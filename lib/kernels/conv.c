@@ -33,14 +33,37 @@ static int64_t image_volume(const nni_conv_geom *g)
     return v;
 }
 
+/* dst[ow - a] for ow in [a, b): the image line at x[ow*s + off] inside [lo, hi), zero outside. */
+static inline __attribute__((always_inline)) void gather_line(float *restrict dst, const float *restrict x, int64_t s,
+                                                              int64_t off, int64_t a, int64_t b, int64_t lo,
+                                                              int64_t hi)
+{
+    lo = max64(a, min64(lo, b));
+    hi = max64(lo, min64(hi, b));
+    for (int64_t ow = a; ow < lo; ow++)
+        dst[ow - a] = 0.0f;
+    if (s == 1) {
+        if (hi > lo)
+            memcpy(dst + (lo - a), x + lo + off, (size_t)(hi - lo) * sizeof(float));
+    } else {
+        for (int64_t ow = lo; ow < hi; ow++)
+            dst[ow - a] = x[ow * s + off];
+    }
+    for (int64_t ow = hi; ow < b; ow++)
+        dst[ow - a] = 0.0f;
+}
+
 /*
- * Walk columns [p0, p1) of one im2col row (kernel offset koff[d] = k*dil - pad
+ * Walk columns [p0, p1) of im2col row r (kernel offset koff[d] = k*dil - pad
  * per dim) one output line at a time. Gather (x != NULL) writes the row into
- * colw; scatter (y != NULL) adds colr into the image.
+ * colw: plainly (nr == 0: colw[p - p0]) or in GEMM B panels (nr > 0: column
+ * t = p - p0 at colw[((t / nr) * K + r) * nr + t % nr]). Scatter (y != NULL)
+ * adds the plain row colr into the image.
  */
 static inline __attribute__((always_inline)) void walk_row(const nni_conv_geom *g, const int64_t *koff, int64_t p0,
                                                            int64_t p1, const float *restrict x, float *restrict colw,
-                                                           float *restrict y, const float *restrict colr)
+                                                           int64_t nr, int64_t K, int64_t r, float *restrict y,
+                                                           const float *restrict colr)
 {
     const int32_t last = g->nd - 1;
     const int64_t W = g->in[last], s = g->stride[last], off = koff[last], OW = g->out[last];
@@ -63,23 +86,25 @@ static inline __attribute__((always_inline)) void walk_row(const nni_conv_geom *
             base = base * g->in[d] + i;
         }
         base *= W;
-        int64_t lo = max64(a, line_lo), hi = min64(b, line_hi);
-        if (!inside || hi < lo)
-            hi = lo = a;
-        int64_t t = p - p0 - a; /* column index of output position ow is t + ow */
+        int64_t lo = line_lo, hi = line_hi;
+        if (!inside)
+            lo = hi = a;
         if (x) {
-            for (int64_t ow = a; ow < lo; ow++)
-                colw[t + ow] = 0.0f;
-            if (s == 1) {
-                if (hi > lo)
-                    memcpy(colw + t + lo, x + base + lo + off, (size_t)(hi - lo) * sizeof(float));
+            const float *xl = inside ? x + base : x;
+            if (nr == 0) {
+                gather_line(colw + (p - p0), xl, s, off, a, b, lo, hi);
             } else {
-                for (int64_t ow = lo; ow < hi; ow++)
-                    colw[t + ow] = x[base + ow * s + off];
+                /* split the line where it crosses B panels */
+                for (int64_t u = a; u < b;) {
+                    int64_t t = p - p0 + (u - a), j = t % nr, v = min64(b, u + (nr - j));
+                    gather_line(colw + ((t / nr) * K + r) * nr + j, xl, s, off, u, v, lo, hi);
+                    u = v;
+                }
             }
-            for (int64_t ow = hi; ow < b; ow++)
-                colw[t + ow] = 0.0f;
         } else {
+            lo = max64(a, lo);
+            hi = min64(b, hi);
+            int64_t t = p - p0 - a; /* column index of output position ow is t + ow */
             for (int64_t ow = lo; ow < hi; ow++)
                 y[base + ow * s + off] += colr[t + ow];
         }
@@ -109,6 +134,7 @@ static void row_offsets(const nni_conv_geom *g, int64_t kidx, int64_t *koff)
 typedef struct {
     const nni_conv_geom *g;
     int64_t kvol, ivol, p0, p1;
+    int64_t nr, rows; /* packed im2col: panel width and K (0 = plain) */
     const float *x;
     float *col;
     const float *colr;
@@ -123,7 +149,17 @@ static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     for (int64_t r = begin; r < end; r++) {
         int64_t koff[NNI_CONV_MAX_DIMS];
         row_offsets(j->g, r % j->kvol, koff);
-        walk_row(j->g, koff, j->p0, j->p1, j->x + (r / j->kvol) * j->ivol, j->col + r * n, NULL, NULL);
+        const float *xc = j->x + (r / j->kvol) * j->ivol;
+        if (!j->nr) {
+            walk_row(j->g, koff, j->p0, j->p1, xc, j->col + r * n, 0, 0, r, NULL, NULL);
+            continue;
+        }
+        walk_row(j->g, koff, j->p0, j->p1, xc, j->col, j->nr, j->rows, r, NULL, NULL);
+        if (n % j->nr) { /* zero the last panel past column n */
+            float *tail = j->col + ((n / j->nr) * j->rows + r) * j->nr;
+            for (int64_t t = n % j->nr; t < j->nr; t++)
+                tail[t] = 0.0f;
+        }
     }
 }
 
@@ -138,6 +174,18 @@ void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_
     nni_parallel_for(pool, rows, grain, im2col_task, &j);
 }
 
+void nni_im2col_packed(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, int64_t nr,
+                       float *col, nni_pool *pool)
+{
+    if (p1 <= p0 || channels <= 0)
+        return;
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .x = x, .col = col,
+                   .nr = nr};
+    j.rows = channels * j.kvol;
+    int64_t grain = max64(1, 32768 / (p1 - p0));
+    nni_parallel_for(pool, j.rows, grain, im2col_task, &j);
+}
+
 static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const patch_job *j = arg;
@@ -148,7 +196,7 @@ static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t tid)
             int64_t koff[NNI_CONV_MAX_DIMS];
             int64_t r = c * j->kvol + kidx;
             row_offsets(j->g, kidx, koff);
-            walk_row(j->g, koff, j->p0, j->p1, NULL, NULL, j->y + c * j->ivol, j->colr + r * n);
+            walk_row(j->g, koff, j->p0, j->p1, NULL, NULL, 0, 0, r, j->y + c * j->ivol, j->colr + r * n);
         }
 }
 

@@ -34,6 +34,14 @@ typedef struct nni_conv_geom {
 void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
                 nni_pool *pool);
 
+/**
+ * nni_im2col written straight into nni_sgemm's pre-packed B layout with
+ * panel width nr (nni_sgemm_nr()): K = channels * kvol rows, N = p1 - p0
+ * columns, K * round_up(N, nr) floats.
+ */
+void nni_im2col_packed(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, int64_t nr,
+                       float *col, nni_pool *pool);
+
 /** The adjoint of nni_im2col: y[c, image position] += col[r, p] for p in [p0, p1). */
 void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, float *y,
                 nni_pool *pool);

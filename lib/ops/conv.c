@@ -277,6 +277,58 @@ static void fill_bias(float *y, int64_t planes, int64_t vol, const float *bias)
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+/* How one (batch, group) unit of a Conv is computed, and the scratch it needs. */
+typedef struct {
+    const conv_shape *sh;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t group;
+    enum { CONV_POINTWISE, CONV_PACKED, CONV_PLAIN } mode;
+    int64_t Kg, chunk, nr;
+    size_t col_bytes, ws_bytes; /* per unit of work in flight */
+    char *scratch;
+} conv_plan;
+
+/* Y_g = W_g * im2col(X_g) (+ bias) for batch n, group gi. */
+static void conv_unit(const conv_plan *p, int64_t n, int64_t gi, char *scratch, nni_pool *pool)
+{
+    const conv_shape *sh = p->sh;
+    const float *xg = p->x + (n * sh->C + gi * sh->Cg) * sh->xvol;
+    const float *wg = p->w + gi * sh->Mg * p->Kg;
+    float *yg = p->y + (n * sh->M + gi * sh->Mg) * sh->yvol;
+    float *col = (float *)scratch;
+    void *ws = scratch + p->col_bytes;
+    float beta = p->bias ? 1.0f : 0.0f;
+    if (p->bias)
+        fill_bias(yg, sh->Mg, sh->yvol, p->bias + gi * sh->Mg);
+    if (p->mode == CONV_POINTWISE) {
+        nni_sgemm_ws(false, false, sh->Mg, sh->yvol, sh->Cg, 1.0f, wg, sh->Cg, xg, sh->xvol, beta, yg, sh->yvol, ws,
+                     pool);
+        return;
+    }
+    for (int64_t p0 = 0; p0 < sh->yvol; p0 += p->chunk) {
+        int64_t p1 = p0 + p->chunk < sh->yvol ? p0 + p->chunk : sh->yvol;
+        if (p->mode == CONV_PACKED) {
+            nni_im2col_packed(&sh->g, sh->Cg, xg, p0, p1, p->nr, col, pool);
+            nni_sgemm_packed_ws(false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, beta, yg + p0, sh->yvol, ws,
+                                pool);
+        } else {
+            nni_im2col(&sh->g, sh->Cg, xg, p0, p1, col, pool);
+            nni_sgemm_ws(false, false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, p1 - p0, beta, yg + p0,
+                         sh->yvol, ws, pool);
+        }
+    }
+}
+
+/* Groups too small to parallelize inside: one whole unit per thread. */
+static void conv_unit_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const conv_plan *p = arg;
+    char *scratch = p->scratch + (size_t)tid * (p->col_bytes + p->ws_bytes);
+    for (int64_t u = begin; u < end; u++)
+        conv_unit(p, u / p->group, u % p->group, scratch, NULL);
+}
+
 static nn_status conv_run(nni_opctx *c)
 {
     conv_shape sh;
@@ -284,11 +336,8 @@ static nn_status conv_run(nni_opctx *c)
     if (st != NN_OK)
         return st;
     const conv_state *s = c->state;
-    const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = nni_has_in(c, 2) ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data;
     const int32_t nd = sh.g.nd;
-    const int64_t group = s->group;
     if (sh.yvol == 0 || sh.N == 0 || sh.M == 0)
         return NN_OK;
 
@@ -301,55 +350,60 @@ static nn_status conv_run(nni_opctx *c)
             g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
             g2.pad[0] = 0;
         }
-        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, x, w, bias, y, c->pool);
+        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, c->in[0]->data, c->in[1]->data, bias, c->out[0]->data,
+                             c->pool);
         return NN_OK;
     }
 
+    conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .bias = bias, .y = c->out[0]->data,
+                   .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
     bool pointwise = sh.kvol == 1;
     for (int32_t d = 0; d < nd; d++)
         if (sh.g.stride[d] != 1 || sh.g.pad[d] != 0 || sh.g.in[d] != sh.g.out[d])
             pointwise = false;
-    const int64_t Kg = sh.Cg * sh.kvol;
-    int64_t chunk = sh.yvol;
-    if (!pointwise && Kg * chunk > COL_BUDGET)
-        chunk = COL_BUDGET / Kg < 256 ? 256 : COL_BUDGET / Kg;
-    if (chunk > sh.yvol)
-        chunk = sh.yvol;
-    int32_t threads = nni_pool_threads(c->pool);
-    size_t ws_bytes = nni_sgemm_workspace(sh.Mg, chunk, Kg, threads);
-    int64_t tail = sh.yvol % chunk;
-    if (tail) {
-        size_t t = nni_sgemm_workspace(sh.Mg, tail, Kg, threads);
-        if (t > ws_bytes)
-            ws_bytes = t;
+    /* a single output channel per group is a matrix-vector product: plain columns suit it */
+    p.mode = pointwise ? CONV_POINTWISE : sh.Mg > 1 ? CONV_PACKED : CONV_PLAIN;
+    p.chunk = sh.yvol;
+    if (p.mode != CONV_POINTWISE && p.Kg * p.chunk > COL_BUDGET) {
+        p.chunk = COL_BUDGET / p.Kg / p.nr * p.nr;
+        if (p.chunk < 4 * p.nr)
+            p.chunk = 4 * p.nr;
+        if (p.chunk > sh.yvol)
+            p.chunk = sh.yvol;
     }
-    size_t col_bytes = pointwise ? 0 : align64((size_t)Kg * (size_t)chunk * sizeof(float));
-    char *scratch = c->scratch(c, col_bytes + ws_bytes);
-    if (!scratch)
-        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", col_bytes + ws_bytes);
-    float *col = (float *)scratch;
-    void *ws = scratch + col_bytes;
-
+    /* many small groups: run whole groups in parallel rather than each one's GEMM */
+    int32_t threads = nni_pool_threads(c->pool);
+    int64_t units = sh.N * s->group;
+    double unit_work = (double)sh.Mg * (double)sh.yvol * (double)p.Kg;
+    bool by_unit = threads > 1 && units > 1 && unit_work < (double)(1 << 22);
+    int32_t gemm_threads = by_unit ? 1 : threads;
+    if (p.mode == CONV_PLAIN)
+        p.col_bytes = align64((size_t)p.Kg * (size_t)p.chunk * sizeof(float));
+    else if (p.mode == CONV_PACKED)
+        p.col_bytes = align64((size_t)p.Kg * (size_t)((p.chunk + p.nr - 1) / p.nr * p.nr) * sizeof(float));
+    int64_t tail = sh.yvol % p.chunk;
+    for (int k = 0; k < 2; k++) {
+        int64_t n = k == 0 ? p.chunk : tail;
+        if (n == 0)
+            continue;
+        size_t b = p.mode == CONV_PACKED ? nni_sgemm_packed_workspace(sh.Mg, n, p.Kg, gemm_threads)
+                                         : nni_sgemm_workspace(sh.Mg, n, p.mode == CONV_POINTWISE ? sh.Cg : p.Kg,
+                                                               gemm_threads);
+        if (b > p.ws_bytes)
+            p.ws_bytes = b;
+    }
+    p.ws_bytes = align64(p.ws_bytes);
+    size_t per = p.col_bytes + p.ws_bytes, total = per * (size_t)(by_unit ? threads : 1);
+    p.scratch = c->scratch(c, total);
+    if (!p.scratch)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", total);
+    if (by_unit) {
+        nni_parallel_for(c->pool, units, 1, conv_unit_task, &p);
+        return NN_OK;
+    }
     for (int64_t n = 0; n < sh.N; n++)
-        for (int64_t gi = 0; gi < group; gi++) {
-            const float *xg = x + (n * sh.C + gi * sh.Cg) * sh.xvol;
-            const float *wg = w + gi * sh.Mg * Kg;
-            float *yg = y + (n * sh.M + gi * sh.Mg) * sh.yvol;
-            float beta = bias ? 1.0f : 0.0f;
-            if (bias)
-                fill_bias(yg, sh.Mg, sh.yvol, bias + gi * sh.Mg);
-            if (pointwise) {
-                nni_sgemm_ws(false, false, sh.Mg, sh.yvol, sh.Cg, 1.0f, wg, sh.Cg, xg, sh.xvol, beta, yg, sh.yvol, ws,
-                             c->pool);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < sh.yvol; p0 += chunk) {
-                int64_t p1 = p0 + chunk < sh.yvol ? p0 + chunk : sh.yvol;
-                nni_im2col(&sh.g, sh.Cg, xg, p0, p1, col, c->pool);
-                nni_sgemm_ws(false, false, sh.Mg, p1 - p0, Kg, 1.0f, wg, Kg, col, p1 - p0, beta, yg + p0, sh.yvol,
-                             ws, c->pool);
-            }
-        }
+        for (int64_t gi = 0; gi < s->group; gi++)
+            conv_unit(&p, n, gi, p.scratch, c->pool);
     return NN_OK;
 }
 

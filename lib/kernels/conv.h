@@ -50,9 +50,11 @@ void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int6
  * Depthwise 2-D convolution of `planes` output planes (batch * M): output
  * plane q reads input plane q / mult with kernel plane q % M (M = output
  * channels) and adds bias[q % M] (bias may be NULL). nd == 1 is passed with
- * in[0] = out[0] = kernel[0] = 1.
+ * in[0] = out[0] = kernel[0] = 1. ws: see nni_conv2d_depthwise_workspace.
  */
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
-                          const float *w, const float *bias, float *y, nni_pool *pool);
+                          const float *w, const float *bias, float *y, void *ws, nni_pool *pool);
+/** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */
+size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads);
 
 #endif

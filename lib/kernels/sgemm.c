@@ -45,6 +45,7 @@ typedef struct {
     /* edge[r][v - 1]: tile of 1, 2, 4 or MR rows (r = 0..3) by v vectors; NULL = use kernel */
     ukernel_fn edge[4][3];
     pack_b_fn pack_b;
+    pack_b_fn pack_bt; /* the same from a transposed B (B[n][k]); NULL = scalar */
     /* alpha * rows [0, 8) x depth [0, klen) of row-major A into one 8-row panel; NULL = scalar */
     void (*pack_a8)(const float *A, int64_t lda, int64_t klen, float alpha, float *dst);
     dot_fn dot;
@@ -359,43 +360,72 @@ AVX512 static void axpy_avx512(int64_t n, float a, const float *x, float *y)
     }
 }
 
-/* Transpose 8 rows x 8 depths at a time with AVX shuffles. */
+/* dst[j * ldd + i] = alpha * src[i * lds + j] for an 8 x 8 block, with AVX shuffles. */
+AVX512_INLINE void transpose8x8(const float *src, int64_t lds, float *dst, int64_t ldd, __m256 va)
+{
+    __m256 r0 = _mm256_loadu_ps(src + 0 * lds), r1 = _mm256_loadu_ps(src + 1 * lds);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s0, s4, 0x20)));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s1, s5, 0x20)));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s2, s6, 0x20)));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s3, s7, 0x20)));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s0, s4, 0x31)));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s1, s5, 0x31)));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s2, s6, 0x31)));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s3, s7, 0x31)));
+}
+
 AVX512 static void pack_a8_avx(const float *A, int64_t lda, int64_t klen, float alpha, float *dst)
 {
     const __m256 va = _mm256_set1_ps(alpha);
     int64_t k = 0;
-    for (; k + 8 <= klen; k += 8, dst += 64) {
-        __m256 r0 = _mm256_loadu_ps(A + 0 * lda + k), r1 = _mm256_loadu_ps(A + 1 * lda + k);
-        __m256 r2 = _mm256_loadu_ps(A + 2 * lda + k), r3 = _mm256_loadu_ps(A + 3 * lda + k);
-        __m256 r4 = _mm256_loadu_ps(A + 4 * lda + k), r5 = _mm256_loadu_ps(A + 5 * lda + k);
-        __m256 r6 = _mm256_loadu_ps(A + 6 * lda + k), r7 = _mm256_loadu_ps(A + 7 * lda + k);
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        _mm256_storeu_ps(dst + 0, _mm256_mul_ps(va, _mm256_permute2f128_ps(s0, s4, 0x20)));
-        _mm256_storeu_ps(dst + 8, _mm256_mul_ps(va, _mm256_permute2f128_ps(s1, s5, 0x20)));
-        _mm256_storeu_ps(dst + 16, _mm256_mul_ps(va, _mm256_permute2f128_ps(s2, s6, 0x20)));
-        _mm256_storeu_ps(dst + 24, _mm256_mul_ps(va, _mm256_permute2f128_ps(s3, s7, 0x20)));
-        _mm256_storeu_ps(dst + 32, _mm256_mul_ps(va, _mm256_permute2f128_ps(s0, s4, 0x31)));
-        _mm256_storeu_ps(dst + 40, _mm256_mul_ps(va, _mm256_permute2f128_ps(s1, s5, 0x31)));
-        _mm256_storeu_ps(dst + 48, _mm256_mul_ps(va, _mm256_permute2f128_ps(s2, s6, 0x31)));
-        _mm256_storeu_ps(dst + 56, _mm256_mul_ps(va, _mm256_permute2f128_ps(s3, s7, 0x31)));
-    }
+    for (; k + 8 <= klen; k += 8, dst += 64)
+        transpose8x8(A + k, lda, dst, 8, va);
     for (; k < klen; k++, dst += 8)
         for (int i = 0; i < 8; i++)
             dst[i] = alpha * A[i * lda + k];
+}
+
+/* Transposed B (op(B)[k][n] = B[n * ldb + k]) into 48-column panels, 8 x 8 blocks at a time. */
+AVX512 static void pack_bt_avx512(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    const int64_t NR = 48;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {
+        int64_t nr = min64(NR, nlen - q), c = 0;
+        for (; c + 8 <= nr; c += 8) {
+            const float *s = B + (q + c) * ldb;
+            int64_t k = 0;
+            for (; k + 8 <= klen; k += 8)
+                transpose8x8(s + k, ldb, dst + k * NR + c, NR, one);
+            for (; k < klen; k++)
+                for (int64_t t = 0; t < 8; t++)
+                    dst[k * NR + c + t] = s[t * ldb + k];
+        }
+        for (; c < nr; c++)
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = B[(q + c) * ldb + k];
+        for (c = nr; c < NR; c++)
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = 0.0f;
+    }
 }
 
 static const sg_arch arch_avx512 = {
     .name = "avx512", .mr = 8, .nr = 48, .vl = 16, .kernel = uk_avx512_8x3,
     .edge = {{uk_avx512_1x1, uk_avx512_1x2, uk_avx512_1x3}, {uk_avx512_2x1, uk_avx512_2x2, uk_avx512_2x3},
              {uk_avx512_4x1, uk_avx512_4x2, uk_avx512_4x3}, {uk_avx512_8x1, uk_avx512_8x2, uk_avx512_8x3}},
-    .pack_b = pack_b_avx512, .pack_a8 = pack_a8_avx, .dot = dot_avx512, .axpy = axpy_avx512,
+    .pack_b = pack_b_avx512, .pack_bt = pack_bt_avx512, .pack_a8 = pack_a8_avx, .dot = dot_avx512, .axpy = axpy_avx512,
 };
 
 #endif /* SG_X86 */
@@ -512,6 +542,10 @@ static void pack_b(const sg_job *j, int64_t n0, int64_t nlen, int64_t k0, int64_
     const int64_t NR = j->ar->nr;
     if (!j->tb) {
         j->ar->pack_b(j->B + k0 * j->ldb + n0, j->ldb, nlen, klen, dst);
+        return;
+    }
+    if (j->ar->pack_bt) {
+        j->ar->pack_bt(j->B + n0 * j->ldb + k0, j->ldb, nlen, klen, dst);
         return;
     }
     for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {

@@ -4,7 +4,7 @@
  * IsNaN/IsInf and Clip.
  */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math") /* lets float selects and clamps vectorize */
+#pragma GCC optimize("no-trapping-math", "no-math-errno") /* lets float selects, clamps and sqrt vectorize */
 #endif
 
 #include <float.h>
@@ -375,6 +375,16 @@ static void un_task(void *arg, int64_t b, int64_t e)
         for (int64_t i = 0; i < n; i++)
             y[i] = !x[i];
         return;
+    }
+    if (j->t == NN_DTYPE_FLOAT32) { /* the hot activations have 4-lane kernels */
+        const float *x = CAT(j->in, float, b);
+        float *y = AT(j->out, float, b);
+        switch (j->s->kind) {
+        case U_SIGMOID: nni_vsigmoid_f32(x, y, n); return;
+        case U_TANH: nni_vtanh_f32(x, y, n); return;
+        case U_EXP: nni_vexp_f32(x, y, n); return;
+        default: break;
+        }
     }
     switch (j->t) {
     case NN_DTYPE_FLOAT32: un_f32(j->s, CAT(j->in, float, b), AT(j->out, float, b), n); break;

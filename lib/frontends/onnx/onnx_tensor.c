@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "frontends/onnx/onnx_internal.h"
 
@@ -31,6 +32,11 @@ nn_status nni_read_file(const char *path, uint64_t max_bytes, uint8_t **data, si
     FILE *f = fopen(path, "rb");
     if (!f)
         return nni_error(NN_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return nni_error(NN_E_IO, "'%s' is not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
         return nni_error(NN_E_IO, "cannot seek in '%s': %s", path, strerror(errno));

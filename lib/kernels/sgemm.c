@@ -31,6 +31,9 @@ enum {
 
 /* c[MR x NR] (row stride ldc) = a-panel * b-panel + beta * c; beta == 0 never reads c. */
 typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta);
+/* The same reading MR rows of A in place (row stride lda) instead of a packed panel. */
+typedef void (*ukernel_rows_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                float beta);
 typedef float (*dot_fn)(int64_t n, const float *x, const float *y);
 /* y[0:n] += a * x[0:n] */
 typedef void (*axpy_fn)(int64_t n, float a, const float *x, float *y);
@@ -44,6 +47,8 @@ typedef struct {
     ukernel_fn kernel;      /* the full MR x NR tile */
     /* edge[r][v - 1]: tile of 1, 2, 4 or MR rows (r = 0..3) by v vectors; NULL = use kernel */
     ukernel_fn edge[4][3];
+    /* rows[v - 1]: MR rows of unpacked A by v vectors; NULL = always pack A */
+    ukernel_rows_fn rows[3];
     pack_b_fn pack_b;
     pack_b_fn pack_bt; /* the same from a transposed B (B[n][k]); NULL = scalar */
     /* alpha * rows [0, 8) x depth [0, klen) of row-major A into one 8-row panel; NULL = scalar */
@@ -114,29 +119,34 @@ static void axpy_generic(int64_t n, float a, const float *x, float *y)
         y[i] += a * x[i];
 }
 
-/* Copy depth klen x columns nlen of a row-major B into NR-column panels, zero-padded. */
-static inline __attribute__((always_inline)) void pack_b_body(const float *restrict B, int64_t ldb, int64_t nlen,
-                                                              int64_t klen, float *restrict dst, const int64_t NR)
+/*
+ * Copy depth klen x columns nlen of a row-major B into NR-column panels,
+ * zero-padded. Row by row, so the source is read sequentially (walking one
+ * panel down the rows would touch a new page per row). Each piece is short
+ * (NR floats): keep GCC from turning the copy into a memmove call per piece.
+ */
+#define NO_MEMCPY_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+static inline __attribute__((always_inline)) NO_MEMCPY_IDIOM void pack_b_body(const float *restrict B, int64_t ldb,
+                                                                              int64_t nlen, int64_t klen,
+                                                                              float *restrict dst, const int64_t NR)
 {
-    for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {
-        int64_t nr = min64(NR, nlen - q);
-        const float *src = B + q;
-        if (nr == NR) {
-            for (int64_t k = 0; k < klen; k++, src += ldb)
-                for (int64_t j = 0; j < NR; j++)
-                    dst[k * NR + j] = src[j];
-        } else {
-            for (int64_t k = 0; k < klen; k++, src += ldb) {
-                for (int64_t j = 0; j < nr; j++)
-                    dst[k * NR + j] = src[j];
-                for (int64_t j = nr; j < NR; j++)
-                    dst[k * NR + j] = 0.0f;
-            }
+    const int64_t full = nlen / NR, rest = nlen - full * NR, pstride = NR * klen;
+    for (int64_t k = 0; k < klen; k++) {
+        const float *restrict src = B + k * ldb;
+        float *restrict d = dst + k * NR;
+        for (int64_t q = 0; q < full; q++, src += NR, d += pstride)
+            for (int64_t j = 0; j < NR; j++)
+                d[j] = src[j];
+        if (rest) {
+            for (int64_t j = 0; j < rest; j++)
+                d[j] = src[j];
+            for (int64_t j = rest; j < NR; j++)
+                d[j] = 0.0f;
         }
     }
 }
 
-static void pack_b_generic(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+NO_MEMCPY_IDIOM static void pack_b_generic(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
 {
     pack_b_body(B, ldb, nlen, klen, dst, GEN_NR);
 }
@@ -196,6 +206,52 @@ AVX2_INLINE void uk_avx2_body(int64_t kc, const float *restrict a, const float *
             st8(c + i * ldc + 8 * v, acc[i][v], beta);
 }
 
+/* 6 rows of A read in place: packing A (often the weights) costs a pass over it per call. */
+AVX2_INLINE void uk_avx2_rows_body(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                   float *restrict c, int64_t ldc, float beta, const int V)
+{
+    __m256 acc[6][2];
+    const float *ap[6];
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        ap[i] = a + i * lda;
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            __m256 av = _mm256_broadcast_ss(ap[i] + k);
+#pragma GCC unroll 2
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+        b += 16;
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            st8(c + i * ldc + 8 * v, acc[i][v], beta);
+}
+
+AVX2 static void uk_avx2_rows1(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                               float beta)
+{
+    uk_avx2_rows_body(kc, a, lda, b, c, ldc, beta, 1);
+}
+
+AVX2 static void uk_avx2_rows2(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                               float beta)
+{
+    uk_avx2_rows_body(kc, a, lda, b, c, ldc, beta, 2);
+}
+
 #define UK_AVX2(R, V)                                                                                                  \
     AVX2 static void uk_avx2_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,                  \
                                        float *restrict c, int64_t ldc, float beta)                                    \
@@ -211,7 +267,7 @@ UK_AVX2(4, 2)
 UK_AVX2(6, 1)
 UK_AVX2(6, 2)
 
-AVX2 static void pack_b_avx2(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+AVX2 NO_MEMCPY_IDIOM static void pack_b_avx2(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
 {
     pack_b_body(B, ldb, nlen, klen, dst, 16);
 }
@@ -254,6 +310,7 @@ static const sg_arch arch_avx2 = {
     .name = "avx2", .mr = 6, .nr = 16, .vl = 8, .kernel = uk_avx2_6x2,
     .edge = {{uk_avx2_1x1, uk_avx2_1x2}, {uk_avx2_2x1, uk_avx2_2x2}, {uk_avx2_4x1, uk_avx2_4x2},
              {uk_avx2_6x1, uk_avx2_6x2}},
+    .rows = {uk_avx2_rows1, uk_avx2_rows2},
     .pack_b = pack_b_avx2, .dot = dot_avx2, .axpy = axpy_avx2,
 };
 
@@ -300,6 +357,50 @@ AVX512_INLINE void uk_avx512_body(int64_t kc, const float *restrict a, const flo
             st16(c + i * ldc + 16 * v, acc[i][v], beta);
 }
 
+/* 8 rows of A read in place (see uk_avx2_rows_body). */
+AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                       float *restrict c, int64_t ldc, float beta, const int V)
+{
+    __m512 acc[8][3];
+    const float *ap[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        ap[i] = a + i * lda;
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            __m512 av = _mm512_set1_ps(ap[i][k]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+        b += 48;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            st16(c + i * ldc + 16 * v, acc[i][v], beta);
+}
+
+#define UK_AVX512_ROWS(V)                                                                                              \
+    AVX512 static void uk_avx512_rows##V(int64_t kc, const float *a, int64_t lda, const float *b, float *c,           \
+                                         int64_t ldc, float beta)                                                      \
+    {                                                                                                                  \
+        uk_avx512_rows_body(kc, a, lda, b, c, ldc, beta, V);                                                           \
+    }
+UK_AVX512_ROWS(1)
+UK_AVX512_ROWS(2)
+UK_AVX512_ROWS(3)
+
 #define UK_AVX512(R, V)                                                                                                \
     AVX512 static void uk_avx512_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,              \
                                            float *restrict c, int64_t ldc, float beta)                                \
@@ -319,7 +420,7 @@ UK_AVX512(8, 1)
 UK_AVX512(8, 2)
 UK_AVX512(8, 3)
 
-AVX512 static void pack_b_avx512(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+AVX512 NO_MEMCPY_IDIOM static void pack_b_avx512(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
 {
     pack_b_body(B, ldb, nlen, klen, dst, 48);
 }
@@ -425,6 +526,7 @@ static const sg_arch arch_avx512 = {
     .name = "avx512", .mr = 8, .nr = 48, .vl = 16, .kernel = uk_avx512_8x3,
     .edge = {{uk_avx512_1x1, uk_avx512_1x2, uk_avx512_1x3}, {uk_avx512_2x1, uk_avx512_2x2, uk_avx512_2x3},
              {uk_avx512_4x1, uk_avx512_4x2, uk_avx512_4x3}, {uk_avx512_8x1, uk_avx512_8x2, uk_avx512_8x3}},
+    .rows = {uk_avx512_rows1, uk_avx512_rows2, uk_avx512_rows3},
     .pack_b = pack_b_avx512, .pack_bt = pack_bt_avx512, .pack_a8 = pack_a8_avx, .dot = dot_avx512, .axpy = axpy_avx512,
 };
 
@@ -610,12 +712,20 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
 {
     const sg_arch *ar = j->ar;
     const int64_t MR = ar->mr, NR = ar->nr;
+    /*
+     * A narrow tile would pay a whole pass over A to pack it (A is often
+     * the weights): read whole MR-row panels of a plain A in place and
+     * pack only a ragged last panel. Wide tiles amortize packing.
+     */
+    const bool direct = !j->ta && j->alpha == 1.0f && ar->rows[0] != NULL && n1 - n0 <= 1024;
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         int64_t kc = min64(j->kc, j->K - pc);
         float beta = pc == 0 ? j->beta : 1.0f;
         for (int64_t mc0 = m0; mc0 < m1; mc0 += j->mc) {
             int64_t mc = min64(j->mc, m1 - mc0);
-            pack_a(j, mc0, mc, pc, kc, ap);
+            int64_t mfull = direct ? mc / MR * MR : 0;
+            if (mfull < mc)
+                pack_a(j, mc0 + mfull, mc - mfull, pc, kc, ap + mfull * kc);
             for (int64_t nc0 = n0; nc0 < n1; nc0 += j->nc) {
                 int64_t nc = min64(j->nc, n1 - nc0);
                 const float *bblock;
@@ -630,8 +740,32 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
                 }
                 for (int64_t ir = 0; ir < mc; ir += MR) {
                     int64_t mr = min64(MR, mc - ir);
-                    const float *a = ap + ir * kc;
                     float *crow = j->C + (mc0 + ir) * j->ldc + nc0;
+                    if (ir < mfull) {
+                        const float *a = j->A + (mc0 + ir) * j->lda + pc;
+                        for (int64_t jr = 0; jr < nc; jr += NR) {
+                            int64_t nr = min64(NR, nc - jr), nv = cdiv(nr, ar->vl);
+                            const float *b = bblock + (jr / NR) * bstride;
+                            if (nv * ar->vl == nr) {
+                                ar->rows[nv - 1](kc, a, j->lda, b, crow + jr, j->ldc, beta);
+                                continue;
+                            }
+                            float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+                            ar->rows[nv - 1](kc, a, j->lda, b, tmp, NR, 0.0f);
+                            for (int64_t i = 0; i < MR; i++) {
+                                float *cp = crow + i * j->ldc + jr;
+                                const float *tp = tmp + i * NR;
+                                if (beta == 0.0f)
+                                    for (int64_t t = 0; t < nr; t++)
+                                        cp[t] = tp[t];
+                                else
+                                    for (int64_t t = 0; t < nr; t++)
+                                        cp[t] = tp[t] + beta * cp[t];
+                            }
+                        }
+                        continue;
+                    }
+                    const float *a = ap + ir * kc;
                     for (int64_t jr = 0; jr < nc; jr += NR) {
                         int64_t nr = min64(NR, nc - jr);
                         const float *b = bblock + (jr / NR) * bstride;

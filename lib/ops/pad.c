@@ -50,7 +50,8 @@ static nn_status pad_amounts(const nni_opctx *c, int64_t *pb, int64_t *pe)
             return st;
         if (count > 2 * NN_MAX_RANK)
             return nni_error(NN_E_INVALID_MODEL, "Pad: '%s' has %zu values, too many", name, count);
-        memcpy(pads, v, count * sizeof *v);
+        if (count)
+            memcpy(pads, v, count * sizeof *v);
         n = (int64_t)count;
     } else {
         if (!nni_has_in(c, 1))

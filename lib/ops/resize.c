@@ -99,7 +99,8 @@ static nn_status resize_prepare(nni_opctx *c)
     if (n_axes > NN_MAX_RANK)
         return nni_error(NN_E_INVALID_MODEL, "%s: 'axes' has %zu values, too many", op, n_axes);
     s->n_axes = nni_node_attr(c->node, "axes") ? (int32_t)n_axes : -1;
-    memcpy(s->axes, axes, n_axes * sizeof *axes);
+    if (n_axes)
+        memcpy(s->axes, axes, n_axes * sizeof *axes);
     s->roi_in = s->scales_in = s->sizes_in = -1;
     if (upsample && c->opset < 9) {
         const float *sc;

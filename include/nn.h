@@ -282,6 +282,13 @@ NN_API uint32_t nn_session_output_count(const nn_session *session);
  */
 NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t index);
 
+/* ---- Capabilities ------------------------------------------------------- */
+
+/** Number of ONNX operators (default domain) this library implements. */
+NN_API uint32_t nn_supported_op_count(void);
+/** Name of supported operator `index` (sorted by name), or NULL if out of range. Static storage. */
+NN_API const char *nn_supported_op_name(uint32_t index);
+
 /** Release memory allocated by nn for the caller (where a call says so). */
 NN_API void nn_free(void *ptr);
 

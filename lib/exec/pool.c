@@ -43,10 +43,11 @@ static void *worker(void *arg_)
 {
     nni_pool *p = arg_;
     pthread_mutex_lock(&p->mu);
-    int32_t tid = p->started++;
-    uint64_t seen = p->generation;
+    int32_t tid = 1 + p->started++; /* the caller is thread 0 */
     pthread_mutex_unlock(&p->mu);
-    tid += 1; /* the caller is thread 0 */
+    /* Jobs are counted from 0 at creation, so a worker that starts late
+     * still sees a job posted before it ran. */
+    uint64_t seen = 0;
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (!p->stop && p->generation == seen)

@@ -54,3 +54,23 @@ nn_status nni_require_dtype(const nni_opctx *c, int32_t i, nn_dtype dtype)
         return nni_error(NN_E_TYPE, "input %d is %s, expected %s", (int)i, nn_dtype_name(c->in[i]->dtype), nn_dtype_name(dtype));
     return NN_OK;
 }
+
+/* ---- public capability listing, sorted by name ---- */
+
+static int cmp_desc(const void *a, const void *b)
+{
+    return strcmp((*(const nni_op_desc *const *)a)->name, (*(const nni_op_desc *const *)b)->name);
+}
+
+NN_API uint32_t nn_supported_op_count(void) { return (uint32_t)OP_COUNT; }
+
+NN_API const char *nn_supported_op_name(uint32_t index)
+{
+    /* sorted copy built on each call: the table is small and this is not hot */
+    const nni_op_desc *sorted[OP_COUNT];
+    if (index >= (uint32_t)OP_COUNT)
+        return NULL;
+    memcpy(sorted, op_table, sizeof sorted);
+    qsort(sorted, OP_COUNT, sizeof sorted[0], cmp_desc);
+    return sorted[index]->name;
+}

@@ -17,9 +17,15 @@
 
 typedef struct {
     double rtol, atol;
+    double range_tol; /* > 0: pass when max abs error <= range_tol * (max - min) of the expected output */
     int threads;
     bool quiet;
+    bool no_skip;     /* unsupported counts as failure */
 } test_opts;
+
+/* Largest (max - min) over the float outputs compared in the current case,
+ * reported next to the error so tolerances can be read as a fraction. */
+static double case_range;
 
 static bool is_dir(const char *p)
 {
@@ -80,6 +86,19 @@ static bool compare(const nn_tensor *got, const nn_tensor *want, const test_opts
     }
     bool exact = nn_tensor_dtype(got) != NN_DTYPE_FLOAT32 && nn_tensor_dtype(got) != NN_DTYPE_FLOAT64;
     int64_t n = nn_tensor_count(got), bad = -1;
+    double range_atol = -1;
+    if (!exact && n > 0) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            double w = elem(want, i);
+            lo = w < lo ? w : lo;
+            hi = w > hi ? w : hi;
+        }
+        if (isfinite(hi - lo) && hi - lo > case_range)
+            case_range = hi - lo;
+        if (o->range_tol > 0)
+            range_atol = o->range_tol * (hi - lo);
+    }
     for (int64_t i = 0; i < n; i++) {
         double g = elem(got, i), w = elem(want, i);
         if (isnan(w) && isnan(g))
@@ -91,19 +110,24 @@ static bool compare(const nn_tensor *got, const nn_tensor *want, const test_opts
             err = INFINITY;
         if (err > *max_err)
             *max_err = err;
-        bool ok = exact ? g == w : err <= o->atol + o->rtol * fabs(w);
+        bool ok = exact ? g == w : range_atol >= 0 ? err <= range_atol : err <= o->atol + o->rtol * fabs(w);
         if (!ok && bad < 0)
             bad = i;
     }
     if (bad >= 0) {
-        snprintf(why, cap, "element %lld is %.9g, expected %.9g (max abs error %.3g)", (long long)bad, elem(got, bad),
-                 elem(want, bad), *max_err);
+        if (range_atol >= 0)
+            snprintf(why, cap, "element %lld is %.9g, expected %.9g (max abs error %.3g > %.3g = %g of the range)",
+                     (long long)bad, elem(got, bad), elem(want, bad), *max_err, range_atol, o->range_tol);
+        else
+            snprintf(why, cap, "element %lld is %.9g, expected %.9g (max abs error %.3g)", (long long)bad,
+                     elem(got, bad), elem(want, bad), *max_err);
         return false;
     }
     return true;
 }
 
 enum { CASE_PASS, CASE_FAIL, CASE_SKIP };
+
 
 static int run_set(nn_session *s, const nn_model *m, const char *set_dir, const test_opts *o, double *max_err,
                    char *why, size_t cap)
@@ -208,7 +232,7 @@ static int run_case(const char *dir, const test_opts *o, double *max_err, char *
 
 int cmd_test(int argc, char **argv)
 {
-    test_opts o = {.rtol = 1e-3, .atol = 1e-5, .threads = 1, .quiet = false};
+    test_opts o = {.rtol = 1e-3, .atol = 1e-5, .range_tol = 0, .threads = 1, .quiet = false, .no_skip = false};
     int passed = 0, failed = 0, skipped = 0, n_dirs = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rtol") == 0 && i + 1 < argc)
@@ -217,8 +241,12 @@ int cmd_test(int argc, char **argv)
             o.atol = atof(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             o.threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--range-tol") == 0 && i + 1 < argc)
+            o.range_tol = atof(argv[++i]);
         else if (strcmp(argv[i], "--quiet") == 0)
             o.quiet = true;
+        else if (strcmp(argv[i], "--no-skip") == 0)
+            o.no_skip = true;
         else if (argv[i][0] == '-') {
             fprintf(stderr, "nn-tool test: unknown option '%s'\n", argv[i]);
             return 2;
@@ -226,7 +254,7 @@ int cmd_test(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') {
-            if (strcmp(argv[i], "--quiet") != 0)
+            if (strcmp(argv[i], "--quiet") != 0 && strcmp(argv[i], "--no-skip") != 0)
                 i++;
             continue;
         }
@@ -235,15 +263,23 @@ int cmd_test(int argc, char **argv)
             return 2;
         }
         n_dirs++;
-        const char *base = strrchr(argv[i], '/');
-        base = base && base[1] ? base + 1 : argv[i];
+        /* the case name: last path component, trailing slashes dropped */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", argv[i]);
+        for (size_t len = strlen(dir); len > 1 && dir[len - 1] == '/'; len--)
+            dir[len - 1] = '\0';
+        const char *base = strrchr(dir, '/');
+        base = base ? base + 1 : dir;
         double max_err = 0;
         char why[2048] = "";
-        int r = run_case(argv[i], &o, &max_err, why, sizeof why);
+        case_range = 0;
+        int r = run_case(dir, &o, &max_err, why, sizeof why);
+        if (r == CASE_SKIP && o.no_skip)
+            r = CASE_FAIL;
         if (r == CASE_PASS) {
             passed++;
             if (!o.quiet)
-                printf("PASS %s (max abs error %.3g)\n", base, max_err);
+                printf("PASS %s (max abs error %.3g, output range %.3g)\n", base, max_err, case_range);
         } else if (r == CASE_SKIP) {
             skipped++;
             if (!o.quiet)
@@ -255,7 +291,7 @@ int cmd_test(int argc, char **argv)
         fflush(stdout);
     }
     if (n_dirs == 0) {
-        fprintf(stderr, "usage: nn-tool test DIR... [--threads N] [--rtol R] [--atol A] [--quiet]\n");
+        fprintf(stderr, "usage: nn-tool test DIR... [--threads N] [--rtol R] [--atol A] [--range-tol T] [--no-skip] [--quiet]\n");
         return 2;
     }
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);

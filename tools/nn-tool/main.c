@@ -13,9 +13,16 @@ static void usage(FILE *f)
             "  info MODEL                       inputs, outputs, layers, parameters, multiply-adds\n"
             "  run MODEL --input FILE.pb [--input FILE.pb ...] --output-dir DIR [--threads N]\n"
             "                                   run a model on TensorProto files; writes output_K.pb\n"
-            "  test DIR... [--threads N] [--rtol R] [--atol A] [--quiet]\n"
+            "  test DIR... [--threads N] [--rtol R] [--atol A] [--range-tol T] [--no-skip] [--quiet]\n"
             "                                   run ONNX backend-test directories (model.onnx +\n"
-            "                                   test_data_set_*/input_*.pb, output_*.pb)\n"
+            "                                   test_data_set_*/input_*.pb, output_*.pb); a case\n"
+            "                                   passes when |got-want| <= atol + rtol*|want| for every\n"
+            "                                   element (or <= T*(max-min of want) with --range-tol);\n"
+            "                                   unsupported ops skip the case unless --no-skip\n"
+            "  bench MODEL [--threads N] [--batch B] [--repeat R]\n"
+            "                                   time load and run on seeded inputs; prints load_ms,\n"
+            "                                   median_ms, peak_rss_mb\n"
+            "  ops                              list the ONNX operators nn supports\n"
             "  version                          print the library version\n");
 }
 
@@ -58,6 +65,13 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "test") == 0)
         return cmd_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "ops") == 0) {
+        for (uint32_t i = 0; i < nn_supported_op_count(); i++)
+            printf("%s\n", nn_supported_op_name(i));
+        return 0;
+    }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("nn-tool %s\n", nn_version());
         return 0;

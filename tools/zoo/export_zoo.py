@@ -31,13 +31,14 @@ import torch.nn as nn
 import torchvision.models as tvm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 import archs  # noqa: E402
 
 
 Spec = collections.namedtuple('Spec', 'ctor size opset dynamic keep_bn')
 
 # Opsets are deliberately mixed so the importer sees several op versions
-# (e.g. Squeeze/Unsqueeze/ReduceMean with axes as attribute vs input).
+# (e.g. Unsqueeze axes as an attribute at opset 11, as an input from 13).
 # dynamic: batch axis exported as 'N', so shape arithmetic (Shape->Gather->
 #   Unsqueeze->Concat->Reshape) survives constant folding where the model
 #   uses x.view(x.size(0), ...).
@@ -91,7 +92,7 @@ def randomize(model, in_shape, gen):
        non-trivial and consistent with the activations the test input gives.
     """
     for m in model.modules():
-        if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.weight.copy_(torch.empty_like(m.weight).uniform_(0.5, 1.5, generator=gen))
             m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.2, generator=gen))
         elif isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:

@@ -1,0 +1,5 @@
+/* headertest.c — nn.h compiles alone, pedantic, as C and as C++ (see CMakeLists). */
+#include <nn.h>
+
+int nn_headertest_dummy(void);
+int nn_headertest_dummy(void) { return NN_OK + (int)sizeof(nn_load_options) + (int)sizeof(nn_session_options); }

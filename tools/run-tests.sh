@@ -1,0 +1,40 @@
+#!/bin/sh
+# The whole test suite, as CI runs it:
+#  1. generate ONNX's node conformance suite and the small model zoo (with
+#     ONNX Runtime reference outputs) into build/,
+#  2. a Release build with -Werror: unit tests, conformance, zoo, install check,
+#  3. an AddressSanitizer+UndefinedBehaviorSanitizer build: unit tests and
+#     the conformance suite again.
+# Set NN_ZOO=all for the full zoo (several GB, slower).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc 2>/dev/null || echo 2)
+PY=/usr/bin/python3
+
+if [ ! -d build/onnx-node/node ]; then
+  echo "== generating the ONNX node conformance suite"
+  $PY tools/conformance/generate.py build/onnx-node >/dev/null
+fi
+zoo_sel=--small
+[ "${NN_ZOO:-small}" = all ] && zoo_sel=--all
+if [ ! -f build/zoo/.done$zoo_sel ]; then
+  echo "== generating the model zoo ($zoo_sel)"
+  ORT_NODE_DIR="$root/build/ort" tools/zoo/make_zoo.sh build/zoo $zoo_sel
+  touch build/zoo/.done$zoo_sel
+fi
+
+echo "== release build"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNN_WERROR=ON \
+  -DNN_ONNX_NODE_DIR="$root/build/onnx-node/node" -DNN_ZOO_DIR="$root/build/zoo" >/dev/null
+cmake --build build/release -j"$jobs" 2>&1 | grep -E "warning|error" || true
+cmake --build build/release -j"$jobs" >/dev/null
+(cd build/release && ctest --output-on-failure -j"$jobs")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_WERROR=ON -DNN_SANITIZE=ON \
+  -DNN_ONNX_NODE_DIR="$root/build/onnx-node/node" >/dev/null
+cmake --build build/asan -j"$jobs" >/dev/null
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j"$jobs" -L "unit|conformance")
+echo "== all tests passed"

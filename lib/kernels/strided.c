@@ -190,7 +190,38 @@ typedef struct {
     const int64_t *dims;
     const int64_t *const *maps;
     const uint8_t *fill;
+    bool runs; /* the last axis' map is mostly long consecutive runs */
 } map_job;
+
+/* One output row: d[o] = s[m[o]], or fill where m[o] < 0. */
+#define GATHER_ROW(T)                                                                                                  \
+    do {                                                                                                               \
+        T *dd = (T *)d, f = *(const T *)fill;                                                                          \
+        for (int64_t o = 0; o < n; o++)                                                                                \
+            dd[o] = m[o] < 0 ? f : *(const T *)(s + (size_t)m[o] * sizeof(T));                                        \
+    } while (0)
+
+static void map_row(uint8_t *d, const uint8_t *s, size_t es, const int64_t *m, int64_t n, const uint8_t *fill,
+                    bool runs)
+{
+    if (!runs) {
+        switch (es) {
+        case 1: GATHER_ROW(uint8_t); return;
+        case 2: GATHER_ROW(uint16_t); return;
+        case 4: GATHER_ROW(uint32_t); return;
+        case 8: GATHER_ROW(uint64_t); return;
+        default: break;
+        }
+    }
+    /* long runs of consecutive source elements (padding's interior): one memcpy each */
+    for (int64_t o = 0; o < n;) {
+        int64_t run = 1;
+        while (m[o] >= 0 && o + run < n && m[o + run] == m[o] + run)
+            run++;
+        memcpy(d + (size_t)o * es, m[o] < 0 ? fill : s + (size_t)m[o] * es, m[o] < 0 ? es : (size_t)run * es);
+        o += m[o] < 0 ? 1 : run;
+    }
+}
 
 static void map_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
@@ -214,17 +245,11 @@ static void map_task(void *arg, int64_t begin, int64_t end, int32_t tid)
                 fill = true;
             base += m;
         }
-        for (int64_t o = 0; o < n;) {
-            if (fill || last[o] < 0) {
+        if (fill) {
+            for (int64_t o = 0; o < n; o++)
                 memcpy(d + (size_t)o * es, j->fill, es);
-                o++;
-                continue;
-            }
-            int64_t run = 1; /* consecutive source elements: one memcpy */
-            while (o + run < n && last[o + run] == last[o] + run)
-                run++;
-            memcpy(d + (size_t)o * es, j->src + (size_t)(base + last[o]) * es, (size_t)run * es);
-            o += run;
+        } else {
+            map_row(d, j->src + (size_t)base * es, es, last, n, j->fill, j->runs);
         }
         for (int32_t a = nd - 1; a >= 0; a--) {
             if (++coord[a] < j->dims[a])
@@ -247,6 +272,11 @@ void nni_map_copy(void *dst, const void *src, size_t es, int32_t rank, const int
         return;
     }
     map_job j = {.dst = dst, .src = src, .es = es, .rank = rank, .dims = dims, .maps = maps, .fill = fill};
+    const int64_t *last = maps[rank - 1];
+    int64_t breaks = 1;
+    for (int64_t o = 1; o < dims[rank - 1]; o++)
+        breaks += last[o] < 0 || last[o] != last[o - 1] + 1;
+    j.runs = dims[rank - 1] >= 16 * breaks;
     int64_t row_bytes = dims[rank - 1] * (int64_t)es;
     int64_t grain = row_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / row_bytes;
     nni_parallel_for(total * (int64_t)es >= 2 * MIN_TASK_BYTES ? pool : NULL, total / dims[rank - 1], grain, map_task, &j);

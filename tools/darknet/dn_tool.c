@@ -184,7 +184,21 @@ static int cmd_run(char *cfg, char *weights, char *image_path, float thresh, con
         classes = net->layers[i].classes;
         k++;
     }
+    if (k == 0) {
+        /* a classifier: the network's output */
+        layer *last = &net->layers[net->n - 1];
+        for (int i = net->n - 1; i > 0 && last->type == COST; i--)
+            last = &net->layers[i - 1];
+        write_f32(dir, "head_0.f32", last->output, (size_t)last->outputs);
+        fprintf(hf, "0 %d %d %d\n", last->out_c, last->out_h, last->out_w);
+    }
     fclose(hf);
+    if (k == 0) {
+        free_image(im);
+        free_image(sized);
+        free_network(net);
+        return 0;
+    }
     int nboxes = 0;
     detection *dets = get_network_boxes(net, im.w, im.h, thresh, 0.5f, 0, 1, &nboxes);
     do_nms_sort(dets, nboxes, classes, 0.45f);

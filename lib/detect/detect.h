@@ -71,6 +71,18 @@ typedef struct nni_det_params {
 nn_status nni_det_parse_anchors(const char *s, nni_det_params *p);
 nn_status nni_det_parse_masks(const char *s, nni_det_params *p);
 
+/** Family from a metadata name ("yolov3", ...): NNI_FAMILY_AUTO for NULL, -1 if unknown. */
+int32_t nni_det_family_from_name(const char *s);
+
+/**
+ * Everything needed to decode `heads` (the model's outputs after a run):
+ * `family` (NNI_FAMILY_AUTO = the metadata's, else guessed from the output
+ * shapes), classes, anchors and masks from nn.detect.* metadata, completed
+ * from the shapes and darknet's COCO defaults when absent.
+ */
+nn_status nni_det_params_resolve(const nn_model *m, int32_t family, const nni_det_head *heads, int32_t n_heads,
+                                 int32_t net_w, int32_t net_h, nni_det_params *p);
+
 /**
  * Decode heads into records, darknet's way for YOLOv2/v3 (a record per
  * anchor and cell whose objectness passes `thresh`, class probabilities

@@ -11,7 +11,8 @@
  *   dn_tool run CFG WEIGHTS IMAGE THRESH OUTDIR
  *       what `darknet detector test` computes, written to OUTDIR:
  *       input.f32 (the letterboxed [C,H,W] network input), head_K.f32 (the
- *       raw tensor feeding detection head K), heads.txt ("K C H W" per head),
+ *       raw tensor feeding detection head K, or the network's output for a
+ *       classifier), heads.txt ("K C H W" per head), image.txt ("W H"),
  *       boxes.txt (one line per drawn detection: class prob left right top
  *       bot, then the relative box x y w h), as draw_detections selects them.
  */
@@ -46,6 +47,15 @@ static int is_head(const layer *l) { return l->type == YOLO || l->type == REGION
 
 /* pre-activation value from a leaky/linear output */
 static float unleak(ACTIVATION a, float y) { return a == LEAKY && y < 0 ? y / 0.1f : y; }
+
+/* run layers 0..last only (the rest are not calibrated yet) */
+static void predict_upto(network *net, int last, float *input)
+{
+    int n = net->n;
+    net->n = last + 1;
+    network_predict(net, input);
+    net->n = n;
+}
 
 static int cmd_weights(char *cfg, char *image_path, uint64_t seed, char *out)
 {
@@ -82,7 +92,7 @@ static int cmd_weights(char *cfg, char *image_path, uint64_t seed, char *out)
                 l->rolling_variance[k] = 1;
                 l->biases[k] = 0;
             }
-            network_predict(net, sized.data);
+            predict_upto(net, i, sized.data);
             int hw = l->out_h * l->out_w;
             for (int k = 0; k < l->out_c; k++) {
                 double s = 0, s2 = 0;
@@ -116,7 +126,7 @@ static int cmd_weights(char *cfg, char *image_path, uint64_t seed, char *out)
                 b[5 + c2] = h->type == YOLO ? 0.5f : 7.0f;
             b[4] = 0;
         }
-        network_predict(net, sized.data);
+        predict_upto(net, i, sized.data);
         /* objectness: scale and shift the logits so that the best cell of
          * this head scores 0.95 and the 12th best 0.5 */
         int hw = l->out_h * l->out_w;
@@ -193,6 +203,10 @@ static int cmd_run(char *cfg, char *weights, char *image_path, float thresh, con
         fprintf(hf, "0 %d %d %d\n", last->out_c, last->out_h, last->out_w);
     }
     fclose(hf);
+    snprintf(path, sizeof path, "%s/image.txt", dir);
+    FILE *imf = fopen(path, "w");
+    fprintf(imf, "%d %d\n", im.w, im.h);
+    fclose(imf);
     if (k == 0) {
         free_image(im);
         free_image(sized);

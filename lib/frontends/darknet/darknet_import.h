@@ -12,7 +12,7 @@ bool nni_darknet_sniff(const uint8_t *bytes, size_t size);
 
 /**
  * Build `g` (initialised, empty) from darknet cfg text and its weights file.
- * @param weights_path the .weights file (required)
+ * @param weights_path the .weights file (may be NULL when the cfg has no weights)
  * @param labels_path  class names, one per line (becomes nn.labels); NULL or
  *                     a missing file = none
  */

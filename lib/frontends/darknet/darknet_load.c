@@ -553,9 +553,12 @@ static nn_status plan_net(dn_ctx *x)
         st = nni_dn_int(net, "channels", 0, 0, DN_MAX_DIM, &x->net_c);
     if (st != NN_OK)
         return st;
-    if (x->net_w == 0 || x->net_h == 0 || x->net_c == 0)
-        return nni_error(NN_E_UNSUPPORTED, "line %d: [net] needs width, height and channels (networks without an "
-                         "image input are not supported)", (int)net->line);
+    if (x->net_w == 0 || x->net_h == 0 || x->net_c == 0) {
+        if (nni_dn_find(net, "inputs"))
+            return nni_error(NN_E_UNSUPPORTED, "line %d: networks without an image input (inputs=) are not supported",
+                             (int)net->line);
+        return nni_error(NN_E_INVALID_MODEL, "line %d: [net] needs width, height and channels", (int)net->line);
+    }
     return check_volume(x, x->net_c, x->net_h, x->net_w);
 }
 
@@ -584,6 +587,11 @@ static void swap32(void *p, size_t n)
  * the cfg needs. */
 static nn_status open_weights(dn_ctx *x)
 {
+    if (!x->wpath) {
+        if (x->total_weights == 0)
+            return NN_OK;
+        return nni_error(NN_E_INVALID_ARG, "the cfg needs a weights file: set nn_load_options.weights_path");
+    }
     x->wf = fopen(x->wpath, "rb");
     if (!x->wf) {
         if (x->total_weights == 0 && errno == ENOENT)
@@ -1243,7 +1251,7 @@ bool nni_darknet_sniff(const uint8_t *bytes, size_t size) { return nni_dn_cfg_sn
 
 static void ctx_free(dn_ctx *x)
 {
-    for (int32_t i = 0; i < x->n_layers; i++) {
+    for (int32_t i = 0; x->layers && i < x->n_layers; i++) {
         nni_free(x->layers[i].refs);
         nni_free(x->layers[i].anchors);
         nni_free(x->layers[i].mask);
@@ -1336,8 +1344,6 @@ nn_status nni_darknet_import(const uint8_t *cfg, size_t size, const char *weight
 {
     if (size == 0)
         return nni_error(NN_E_PARSE, "the cfg is empty (0 bytes)");
-    if (!weights_path)
-        return nni_error(NN_E_INVALID_ARG, "a darknet cfg needs its weights file (nn_load_options.weights_path)");
     dn_ctx x;
     memset(&x, 0, sizeof x);
     x.opts = opts;

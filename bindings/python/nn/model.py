@@ -161,7 +161,7 @@ class Model:
             self._local.session = s
         return s
 
-    def run(self, inputs, copy=True, as_dict=False):
+    def run(self, inputs=None, copy=True, as_dict=False):
         """Run through this thread's default session; see Session.run."""
         self._handle()
         return self._default_session().run(inputs, copy=copy, as_dict=as_dict)
@@ -171,10 +171,10 @@ class Model:
     # ---- introspection -----------------------------------------------------
 
     def _io(self, kind):
+        h = self._handle()
         cached = self._cache.get(kind)
         if cached is not None:
             return cached
-        h = self._handle()
         L = lib()
         count = getattr(L, "nn_model_%s_count" % kind)(h)
         info = getattr(L, "nn_model_%s_info" % kind)

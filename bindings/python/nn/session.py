@@ -93,6 +93,8 @@ class Session:
     def _bind(self, inputs):
         """-> (names or None, [Tensor]) for nn_session_run."""
         specs = self.model.inputs
+        if inputs is None or (isinstance(inputs, (list, tuple)) and not inputs):
+            return None, []
         by_name = {s.name: s for s in specs}
         if isinstance(inputs, dict):
             names, values = [], []
@@ -132,11 +134,11 @@ class Session:
                 outs.append(Tensor._borrow(ptr, self).numpy(copy=copy) if ptr else None)
             return outs
 
-    def run(self, inputs, copy=True, as_dict=False):
+    def run(self, inputs=None, copy=True, as_dict=False):
         """Run the model.
 
         ``inputs``: one array (for the first input), a list/tuple of arrays in
-        input order, or a dict name -> array. Arrays that are C-contiguous,
+        input order, or a dict name -> array (None for a model without inputs). Arrays that are C-contiguous,
         aligned and of the input's dtype are read in place; others are
         converted first (lists/scalars and same-kind casts such as float64 ->
         float32). nn.Tensor values are passed as they are.

@@ -1,7 +1,7 @@
 # Install layout (GNUInstallDirs): library, header, pkg-config file, CMake package.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS nn nn_static EXPORT nnTargets
+install(TARGETS ${NN_INSTALL_TARGETS} EXPORT nnTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

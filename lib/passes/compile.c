@@ -15,6 +15,14 @@ static nn_status prepare_nodes(nni_graph *g)
         if (n->n_out < op->min_out || n->n_out > op->max_out)
             return nni_node_error(n, nni_error(NN_E_INVALID_MODEL, "has %d outputs, expected %d..%d", (int)n->n_out,
                                                (int)op->min_out, (int)op->max_out));
+        /* ONNX puts optional inputs/outputs after the required ones: the
+         * first min_in/min_out must be present, so ops may rely on them. */
+        for (int32_t k = 0; k < op->min_in; k++)
+            if (n->in[k] < 0)
+                return nni_node_error(n, nni_error(NN_E_INVALID_MODEL, "required input %d is empty", (int)k));
+        for (int32_t k = 0; k < op->min_out; k++)
+            if (n->out[k] < 0)
+                return nni_node_error(n, nni_error(NN_E_INVALID_MODEL, "required output %d is empty", (int)k));
         if (op->state_size && !(n->state = nni_calloc(1, op->state_size)))
             return nni_error(NN_E_NOMEM, "cannot allocate the state of node '%s'", n->name);
         if (op->prepare) {
@@ -69,6 +77,18 @@ static void remove_dead(nni_graph *g)
         }
     }
     nni_free(uses);
+}
+
+/* Running statistics are initializers but not trainable parameters. */
+static void mark_non_params(nni_graph *g)
+{
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const nni_node *n = &g->nodes[i];
+        if (strcmp(n->op_type, "BatchNormalization") == 0)
+            for (int32_t k = 3; k < n->n_in && k < 5; k++)
+                if (n->in[k] >= 0)
+                    g->values[n->in[k]].is_param = false;
+    }
 }
 
 nn_status nni_graph_compile(nni_graph *g)
@@ -128,7 +148,9 @@ nn_status nni_graph_compile(nni_graph *g)
         }
     }
     nni_plan_free(&p);
-    if (st == NN_OK)
+    if (st == NN_OK) {
         remove_dead(g);
+        mark_non_params(g);
+    }
     return st;
 }

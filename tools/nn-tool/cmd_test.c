@@ -23,6 +23,10 @@ typedef struct {
     bool no_skip;     /* unsupported counts as failure */
 } test_opts;
 
+/* Largest (max - min) over the float outputs compared in the current case,
+ * reported next to the error so tolerances can be read as a fraction. */
+static double case_range;
+
 static bool is_dir(const char *p)
 {
     struct stat st;
@@ -83,14 +87,17 @@ static bool compare(const nn_tensor *got, const nn_tensor *want, const test_opts
     bool exact = nn_tensor_dtype(got) != NN_DTYPE_FLOAT32 && nn_tensor_dtype(got) != NN_DTYPE_FLOAT64;
     int64_t n = nn_tensor_count(got), bad = -1;
     double range_atol = -1;
-    if (o->range_tol > 0 && !exact) {
+    if (!exact && n > 0) {
         double lo = INFINITY, hi = -INFINITY;
         for (int64_t i = 0; i < n; i++) {
             double w = elem(want, i);
             lo = w < lo ? w : lo;
             hi = w > hi ? w : hi;
         }
-        range_atol = n ? o->range_tol * (hi - lo) : 0;
+        if (isfinite(hi - lo) && hi - lo > case_range)
+            case_range = hi - lo;
+        if (o->range_tol > 0)
+            range_atol = o->range_tol * (hi - lo);
     }
     for (int64_t i = 0; i < n; i++) {
         double g = elem(got, i), w = elem(want, i);
@@ -120,6 +127,7 @@ static bool compare(const nn_tensor *got, const nn_tensor *want, const test_opts
 }
 
 enum { CASE_PASS, CASE_FAIL, CASE_SKIP };
+
 
 static int run_set(nn_session *s, const nn_model *m, const char *set_dir, const test_opts *o, double *max_err,
                    char *why, size_t cap)
@@ -255,17 +263,23 @@ int cmd_test(int argc, char **argv)
             return 2;
         }
         n_dirs++;
-        const char *base = strrchr(argv[i], '/');
-        base = base && base[1] ? base + 1 : argv[i];
+        /* the case name: last path component, trailing slashes dropped */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", argv[i]);
+        for (size_t len = strlen(dir); len > 1 && dir[len - 1] == '/'; len--)
+            dir[len - 1] = '\0';
+        const char *base = strrchr(dir, '/');
+        base = base ? base + 1 : dir;
         double max_err = 0;
         char why[2048] = "";
-        int r = run_case(argv[i], &o, &max_err, why, sizeof why);
+        case_range = 0;
+        int r = run_case(dir, &o, &max_err, why, sizeof why);
         if (r == CASE_SKIP && o.no_skip)
             r = CASE_FAIL;
         if (r == CASE_PASS) {
             passed++;
             if (!o.quiet)
-                printf("PASS %s (max abs error %.3g)\n", base, max_err);
+                printf("PASS %s (max abs error %.3g, output range %.3g)\n", base, max_err, case_range);
         } else if (r == CASE_SKIP) {
             skipped++;
             if (!o.quiet)

@@ -183,6 +183,11 @@ static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t i
             goto fail;
         }
     }
+    if (is_default_domain(np->domain) && g->opset == 0) {
+        st = nni_error(NN_E_INVALID_MODEL, "node '%s' (%s) is in the default domain, but the model imports no default-domain (ai.onnx) opset",
+                       name, np->op_type);
+        goto fail;
+    }
     if (!is_default_domain(np->domain)) {
         st = nni_error(NN_E_UNSUPPORTED, "operator '%s' of domain '%s' (node '%s') is not supported", np->op_type,
                        np->domain, name);
@@ -221,15 +226,12 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
         if (is_default_domain(os->domain))
             g->opset = os->has_version ? os->version : 1;
     }
+    if (g->opset < 0 && mp->n_opset_import == 0 && mp->has_ir_version && mp->ir_version < 3)
+        g->opset = 1; /* the oldest files predate opset_import */
     if (g->opset < 0) {
-        if (mp->n_opset_import == 0 && mp->has_ir_version && mp->ir_version < 3)
-            g->opset = 1; /* the oldest files predate opset_import */
-        else {
-            st = nni_error(NN_E_INVALID_MODEL, "the model imports no default-domain (ai.onnx) opset");
-            goto done;
-        }
-    }
-    if (g->opset < NNI_ONNX_MIN_OPSET || g->opset > NNI_ONNX_MAX_OPSET) {
+        /* Only an error if a node of the default domain needs it (checked below). */
+        g->opset = 0;
+    } else if (g->opset < NNI_ONNX_MIN_OPSET || g->opset > NNI_ONNX_MAX_OPSET) {
         st = nni_error(NN_E_UNSUPPORTED, "default-domain opset %lld is outside the supported %d..%d",
                        (long long)g->opset, NNI_ONNX_MIN_OPSET, NNI_ONNX_MAX_OPSET);
         goto done;

@@ -213,34 +213,31 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
             return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has negative dimension %lld", name, (long long)tp->dims[i]);
         dims[i] = tp->dims[i];
     }
+    /* Validate the shape against the data present before allocating, so a
+     * hostile header cannot make us allocate. */
+    nn_tensor shape;
+    memset(&shape, 0, sizeof shape);
+    nn_status st = nni_tensor_set_shape(&shape, tp->data_type, (int32_t)tp->n_dims, dims);
+    if (st != NN_OK)
+        return nni_error_prefix(st, "tensor '%s'", name);
+    int64_t count = nni_tensor_count(&shape);
+    if (shape.nbytes > max_bytes)
+        return nni_error(NN_E_LIMIT, "tensor '%s' needs %zu bytes, over the limit of %llu", name, shape.nbytes,
+                         (unsigned long long)max_bytes);
+    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (!external && tp->has_raw_data && tp->raw_data.len != shape.nbytes)
+        return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu bytes of raw_data for shape needing %zu", name,
+                         tp->raw_data.len, shape.nbytes);
+    if (!external && !tp->has_raw_data) {
+        size_t have = tp->n_float_data + tp->n_double_data + tp->n_int64_data + tp->n_int32_data + tp->n_uint64_data;
+        if ((int64_t)have != count)
+            return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu values for %lld elements", name, have,
+                             (long long)count);
+    }
     nn_tensor *t = nni_calloc(1, sizeof *t);
     if (!t)
         return nni_error(NN_E_NOMEM, "cannot allocate tensor '%s'", name);
-    nn_status st = nni_tensor_set_shape(t, tp->data_type, (int32_t)tp->n_dims, dims);
-    if (st != NN_OK) {
-        nni_free(t);
-        return nni_error_prefix(st, "tensor '%s'", name);
-    }
-    if (t->nbytes > max_bytes) {
-        nni_free(t);
-        return nni_error(NN_E_LIMIT, "tensor '%s' needs %zu bytes, over the limit of %llu", name, t->nbytes,
-                         (unsigned long long)max_bytes);
-    }
-    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-    /* Check the data's size before allocating, so a hostile header can't make us allocate */
-    if (!external && tp->has_raw_data && tp->raw_data.len != t->nbytes) {
-        nni_free(t);
-        return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu bytes of raw_data for shape needing %zu", name,
-                         tp->raw_data.len, t->nbytes);
-    }
-    if (!external && !tp->has_raw_data) {
-        size_t have = tp->n_float_data + tp->n_double_data + tp->n_int64_data + tp->n_int32_data + tp->n_uint64_data;
-        if ((int64_t)have != nni_tensor_count(t)) {
-            nni_free(t);
-            return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu values for %lld elements", name, have,
-                             (long long)nni_tensor_count(t));
-        }
-    }
+    *t = shape;
     if ((st = nni_tensor_alloc(t)) != NN_OK) {
         nni_free(t);
         return st;

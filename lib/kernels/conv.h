@@ -1,0 +1,50 @@
+/*
+ * conv.h — convolution kernels that are not GEMM: im2col (gather image
+ * patches into GEMM columns), col2im (the scatter-add back, for transposed
+ * convolution) and a direct depthwise 2-D convolution. Float32, NC... layout.
+ */
+#ifndef NNI_KERNELS_CONV_H
+#define NNI_KERNELS_CONV_H
+
+#include "exec/pool.h"
+
+#define NNI_CONV_MAX_DIMS 6
+
+/*
+ * Geometry of one convolution over `nd` spatial dims, image -> columns:
+ * output position o reads image position o*stride - pad + k*dil.
+ * For col2im, `in` is the image scattered into and `out` the column positions.
+ */
+typedef struct nni_conv_geom {
+    int32_t nd;
+    int64_t in[NNI_CONV_MAX_DIMS];     /* image spatial dims */
+    int64_t out[NNI_CONV_MAX_DIMS];    /* output (column) spatial dims */
+    int64_t kernel[NNI_CONV_MAX_DIMS];
+    int64_t stride[NNI_CONV_MAX_DIMS];
+    int64_t dil[NNI_CONV_MAX_DIMS];
+    int64_t pad[NNI_CONV_MAX_DIMS];    /* leading padding */
+} nni_conv_geom;
+
+/**
+ * Columns [p0, p1) of the im2col matrix of `channels` image planes x:
+ * col[r * (p1 - p0) + (p - p0)] for r = c * kvol + kernel offset (row-major
+ * over kernel dims), p = flattened output position; zeros where the window
+ * is outside the image.
+ */
+void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
+                nni_pool *pool);
+
+/** The adjoint of nni_im2col: y[c, image position] += col[r, p] for p in [p0, p1). */
+void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, float *y,
+                nni_pool *pool);
+
+/**
+ * Depthwise 2-D convolution of `planes` output planes (batch * M): output
+ * plane q reads input plane q / mult with kernel plane q % M (M = output
+ * channels) and adds bias[q % M] (bias may be NULL). nd == 1 is passed with
+ * in[0] = out[0] = kernel[0] = 1.
+ */
+void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
+                          const float *w, const float *bias, float *y, nni_pool *pool);
+
+#endif

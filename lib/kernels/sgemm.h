@@ -1,0 +1,43 @@
+/*
+ * sgemm.h — single-precision matrix multiply on row-major matrices:
+ *   C[M x N] = alpha * op(A)[M x K] * op(B)[K x N] + beta * C
+ * op(X) is X or its transpose; lda/ldb/ldc are row strides in elements.
+ * beta == 0 never reads C (it may hold garbage).
+ */
+#ifndef NNI_SGEMM_H
+#define NNI_SGEMM_H
+
+#include "exec/pool.h"
+
+/**
+ * Bytes of workspace nni_sgemm_ws needs for this problem with up to `threads`
+ * threads (the pool's thread count). Always > 0; a multiple of 64.
+ */
+size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads);
+
+/**
+ * GEMM with caller-provided workspace (64-byte aligned, at least
+ * nni_sgemm_workspace(M, N, K, nni_pool_threads(pool)) bytes). Never fails.
+ */
+void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, void *ws,
+                  nni_pool *pool);
+
+/**
+ * GEMM that allocates its own workspace; if that allocation fails it falls
+ * back to a slow unblocked loop, so it never fails either.
+ */
+void nni_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float beta, float *C, int64_t ldc, nni_pool *pool);
+
+/** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
+const char *nni_sgemm_arch(void);
+
+/**
+ * Test hook: use micro-kernel `name` ("avx512", "avx2", "generic"; NULL =
+ * the best the CPU supports). Returns false if the CPU lacks it. Not
+ * thread-safe: call only while no GEMM runs.
+ */
+bool nni_sgemm_force_arch(const char *name);
+
+#endif

@@ -1,0 +1,221 @@
+/* strided.c — strided view to contiguous copy (transposes, slices, broadcasts). */
+#include <string.h>
+
+#include "kernels/strided.h"
+
+#define TILE 32            /* transpose tile edge, in elements */
+#define MIN_TASK_BYTES 32768 /* below this, splitting over threads costs more than it gains */
+
+typedef struct {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t es;
+    int32_t rank; /* after simplification, >= 1 */
+    int64_t dims[NNI_STRIDED_MAX_RANK];
+    int64_t strides[NNI_STRIDED_MAX_RANK];
+    int64_t a_tiles; /* transpose mode: tiles along dims[rank-2] */
+} view_job;
+
+/* One row of n elements at source stride s (elements). */
+static void copy_row(uint8_t *d, const uint8_t *s, size_t es, int64_t n, int64_t stride)
+{
+    if (stride == 1) {
+        memcpy(d, s, (size_t)n * es);
+        return;
+    }
+    ptrdiff_t step = (ptrdiff_t)stride * (ptrdiff_t)es;
+    switch (es) {
+    case 1:
+        for (int64_t i = 0; i < n; i++, s += step)
+            d[i] = *s;
+        break;
+    case 2:
+        for (int64_t i = 0; i < n; i++, s += step)
+            ((uint16_t *)d)[i] = *(const uint16_t *)s;
+        break;
+    case 4:
+        for (int64_t i = 0; i < n; i++, s += step)
+            ((uint32_t *)d)[i] = *(const uint32_t *)s;
+        break;
+    case 8:
+        for (int64_t i = 0; i < n; i++, s += step)
+            ((uint64_t *)d)[i] = *(const uint64_t *)s;
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++, s += step)
+            memcpy(d + (size_t)i * es, s, es);
+        break;
+    }
+}
+
+/* Source offset (elements) of outer index `idx` over dims[0..nd). */
+static int64_t outer_offset(const view_job *j, int32_t nd, int64_t idx, int64_t *coord)
+{
+    int64_t off = 0;
+    for (int32_t a = nd - 1; a >= 0; a--) {
+        coord[a] = idx % j->dims[a];
+        idx /= j->dims[a];
+        off += coord[a] * j->strides[a];
+    }
+    return off;
+}
+
+/* Rows mode: items are rows of the last axis. */
+static void rows_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const view_job *j = arg;
+    int32_t nd = j->rank - 1;
+    int64_t coord[NNI_STRIDED_MAX_RANK];
+    int64_t n = j->dims[nd], stride = j->strides[nd];
+    size_t row_bytes = (size_t)n * j->es;
+    int64_t off = outer_offset(j, nd, begin, coord);
+    uint8_t *d = j->dst + (size_t)begin * row_bytes;
+    for (int64_t r = begin; r < end; r++, d += row_bytes) {
+        copy_row(d, j->src + off * (ptrdiff_t)j->es, j->es, n, stride);
+        for (int32_t a = nd - 1; a >= 0; a--) { /* odometer */
+            off += j->strides[a];
+            if (++coord[a] < j->dims[a])
+                break;
+            off -= coord[a] * j->strides[a];
+            coord[a] = 0;
+        }
+    }
+}
+
+/* Transpose mode: the last two axes are [A, B] with source strides [1, sb];
+ * copying 32x32 tiles keeps both the reads and the writes in cache. Items are
+ * (batch, tile of A). */
+static void tiles_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const view_job *j = arg;
+    int32_t nb = j->rank - 2;
+    int64_t coord[NNI_STRIDED_MAX_RANK];
+    int64_t A = j->dims[nb], B = j->dims[nb + 1], sb = j->strides[nb + 1];
+    size_t es = j->es;
+    for (int64_t it = begin; it < end; it++) {
+        int64_t batch = it / j->a_tiles, at = it % j->a_tiles;
+        int64_t base = outer_offset(j, nb, batch, coord);
+        uint8_t *d = j->dst + (size_t)batch * (size_t)(A * B) * es;
+        int64_t a0 = at * TILE, a1 = a0 + TILE < A ? a0 + TILE : A;
+        for (int64_t b0 = 0; b0 < B; b0 += TILE) {
+            int64_t b1 = b0 + TILE < B ? b0 + TILE : B;
+            for (int64_t a = a0; a < a1; a++) {
+                const uint8_t *s = j->src + (base + a + b0 * sb) * (ptrdiff_t)es;
+                copy_row(d + (size_t)(a * B + b0) * es, s, es, b1 - b0, sb);
+            }
+        }
+    }
+}
+
+void nni_strided_copy(void *dst, const void *src, size_t es, int32_t rank, const int64_t *dims,
+                      const int64_t *strides, nni_pool *pool)
+{
+    view_job j = {.dst = dst, .src = src, .es = es, .rank = 0};
+    /* Drop unit axes, then merge neighbours that are contiguous in the source. */
+    for (int32_t a = 0; a < rank; a++) {
+        if (dims[a] == 0)
+            return;
+        if (dims[a] == 1)
+            continue;
+        if (j.rank > 0 && j.strides[j.rank - 1] == strides[a] * dims[a]) {
+            j.dims[j.rank - 1] *= dims[a];
+            j.strides[j.rank - 1] = strides[a];
+            continue;
+        }
+        j.dims[j.rank] = dims[a];
+        j.strides[j.rank] = strides[a];
+        j.rank++;
+    }
+    if (j.rank == 0) {
+        memcpy(dst, src, es);
+        return;
+    }
+    int64_t total = 1;
+    for (int32_t a = 0; a < j.rank; a++)
+        total *= j.dims[a];
+    int64_t total_bytes = total * (int64_t)es;
+    if (j.rank >= 2 && j.strides[j.rank - 1] != 1 && j.strides[j.rank - 2] == 1 && j.dims[j.rank - 2] >= TILE / 4 &&
+        j.dims[j.rank - 1] >= TILE / 4) {
+        int64_t A = j.dims[j.rank - 2], B = j.dims[j.rank - 1];
+        j.a_tiles = (A + TILE - 1) / TILE;
+        int64_t items = total / (A * B) * j.a_tiles;
+        int64_t item_bytes = (int64_t)TILE * B * (int64_t)es;
+        int64_t grain = item_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / item_bytes;
+        nni_parallel_for(total_bytes >= 2 * MIN_TASK_BYTES ? pool : NULL, items, grain, tiles_task, &j);
+        return;
+    }
+    int64_t row_bytes = j.dims[j.rank - 1] * (int64_t)es;
+    int64_t rows = total / j.dims[j.rank - 1];
+    int64_t grain = row_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / row_bytes;
+    nni_parallel_for(total_bytes >= 2 * MIN_TASK_BYTES ? pool : NULL, rows, grain, rows_task, &j);
+}
+
+typedef struct {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t es;
+    int32_t rank;
+    const int64_t *dims;
+    const int64_t *const *maps;
+    const uint8_t *fill;
+} map_job;
+
+static void map_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const map_job *j = arg;
+    int32_t nd = j->rank - 1;
+    int64_t n = j->dims[nd], coord[NNI_STRIDED_MAX_RANK];
+    const int64_t *last = j->maps[nd];
+    size_t es = j->es;
+    int64_t idx = begin;
+    for (int32_t a = nd - 1; a >= 0; a--) {
+        coord[a] = idx % j->dims[a];
+        idx /= j->dims[a];
+    }
+    for (int64_t r = begin; r < end; r++) {
+        uint8_t *d = j->dst + (size_t)(r * n) * es;
+        int64_t base = 0;
+        bool fill = false;
+        for (int32_t a = 0; a < nd; a++) {
+            int64_t m = j->maps[a][coord[a]];
+            if (m < 0)
+                fill = true;
+            base += m;
+        }
+        for (int64_t o = 0; o < n;) {
+            if (fill || last[o] < 0) {
+                memcpy(d + (size_t)o * es, j->fill, es);
+                o++;
+                continue;
+            }
+            int64_t run = 1; /* consecutive source elements: one memcpy */
+            while (o + run < n && last[o + run] == last[o] + run)
+                run++;
+            memcpy(d + (size_t)o * es, j->src + (size_t)(base + last[o]) * es, (size_t)run * es);
+            o += run;
+        }
+        for (int32_t a = nd - 1; a >= 0; a--) {
+            if (++coord[a] < j->dims[a])
+                break;
+            coord[a] = 0;
+        }
+    }
+}
+
+void nni_map_copy(void *dst, const void *src, size_t es, int32_t rank, const int64_t *dims, const int64_t *const *maps,
+                  const void *fill, nni_pool *pool)
+{
+    int64_t total = 1;
+    for (int32_t a = 0; a < rank; a++)
+        total *= dims[a];
+    if (total == 0)
+        return;
+    if (rank == 0) {
+        memcpy(dst, src, es);
+        return;
+    }
+    map_job j = {.dst = dst, .src = src, .es = es, .rank = rank, .dims = dims, .maps = maps, .fill = fill};
+    int64_t row_bytes = dims[rank - 1] * (int64_t)es;
+    int64_t grain = row_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / row_bytes;
+    nni_parallel_for(total * (int64_t)es >= 2 * MIN_TASK_BYTES ? pool : NULL, total / dims[rank - 1], grain, map_task, &j);
+}

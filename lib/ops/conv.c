@@ -1,0 +1,421 @@
+/*
+ * conv.c — Conv and ConvTranspose (float32, 1-D to 6-D spatial).
+ * Conv: 1x1 stride-1 unpadded as one GEMM per group, one input channel per
+ * group (depthwise) as a direct loop for 1-D/2-D, otherwise im2col + GEMM in
+ * column chunks. ConvTranspose: GEMM into columns, then col2im.
+ */
+#include <string.h>
+
+#include "kernels/conv.h"
+#include "kernels/sgemm.h"
+#include "ops/op.h"
+
+#define MAX_ND NNI_CONV_MAX_DIMS
+/* im2col columns are produced in chunks of at most this many floats (4 MiB: stays in L3). */
+#define COL_BUDGET ((int64_t)1 << 20)
+
+typedef enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } pad_mode;
+
+typedef struct {
+    bool transpose;
+    int64_t group;
+    pad_mode auto_pad;
+    int32_t n_kernel, n_strides, n_dil, n_pads, n_outpad, n_outshape; /* 0 = attribute absent */
+    int64_t kernel[MAX_ND], strides[MAX_ND], dil[MAX_ND], pads[2 * MAX_ND], outpad[MAX_ND];
+    int64_t outshape[MAX_ND + 2];
+} conv_state;
+
+/* Everything run needs, resolved from the input shapes. */
+typedef struct {
+    nni_conv_geom g; /* Conv: image = X, columns = Y. ConvTranspose: image = Y, columns = X */
+    int64_t N, C, M, Cg, Mg, kvol;
+    int64_t xvol, yvol; /* spatial element counts of X and Y */
+    int32_t rank;
+    int64_t ydims[MAX_ND + 2];
+} conv_shape;
+
+static nn_status read_ints(const nni_node *n, const char *name, int32_t max, int64_t *dst, int32_t *count,
+                           int64_t min_value)
+{
+    const int64_t max_value = (int64_t)1 << 30; /* keeps every size computation far from overflow */
+    const int64_t *v;
+    size_t cnt;
+    nn_status st = nni_attr_ints(n, name, &v, &cnt);
+    if (st != NN_OK)
+        return st;
+    if (cnt > (size_t)max)
+        return nni_error(NN_E_UNSUPPORTED, "attribute '%s' has %zu values; at most %d are supported", name, cnt,
+                         (int)max);
+    for (size_t i = 0; i < cnt; i++) {
+        if (v[i] < min_value || (v[i] > max_value && strcmp(name, "output_shape") != 0))
+            return nni_error(NN_E_INVALID_MODEL, "attribute '%s' value %lld is out of range [%lld, %lld]", name,
+                             (long long)v[i], (long long)min_value, (long long)max_value);
+        dst[i] = v[i];
+    }
+    *count = (int32_t)cnt;
+    return NN_OK;
+}
+
+static nn_status conv_prepare_common(nni_opctx *c, bool transpose)
+{
+    conv_state *s = c->state;
+    const nni_node *n = c->node;
+    nn_status st;
+    s->transpose = transpose;
+    if ((st = nni_attr_int(n, "group", 1, &s->group)) != NN_OK)
+        return st;
+    if (s->group < 1)
+        return nni_error(NN_E_INVALID_MODEL, "attribute 'group' must be >= 1, got %lld", (long long)s->group);
+    const char *ap;
+    if ((st = nni_attr_string(n, "auto_pad", "NOTSET", &ap)) != NN_OK)
+        return st;
+    if (strcmp(ap, "NOTSET") == 0 || ap[0] == '\0')
+        s->auto_pad = PAD_NOTSET;
+    else if (strcmp(ap, "SAME_UPPER") == 0)
+        s->auto_pad = PAD_SAME_UPPER;
+    else if (strcmp(ap, "SAME_LOWER") == 0)
+        s->auto_pad = PAD_SAME_LOWER;
+    else if (strcmp(ap, "VALID") == 0)
+        s->auto_pad = PAD_VALID;
+    else
+        return nni_error(NN_E_INVALID_MODEL, "attribute 'auto_pad' has unknown value '%s'", ap);
+    if ((st = read_ints(n, "kernel_shape", MAX_ND, s->kernel, &s->n_kernel, 1)) != NN_OK ||
+        (st = read_ints(n, "strides", MAX_ND, s->strides, &s->n_strides, 1)) != NN_OK ||
+        (st = read_ints(n, "dilations", MAX_ND, s->dil, &s->n_dil, 1)) != NN_OK ||
+        (st = read_ints(n, "pads", 2 * MAX_ND, s->pads, &s->n_pads, 0)) != NN_OK)
+        return st;
+    if (s->n_pads % 2)
+        return nni_error(NN_E_INVALID_MODEL, "attribute 'pads' needs an even number of values, got %d", (int)s->n_pads);
+    if (transpose) {
+        if ((st = read_ints(n, "output_padding", MAX_ND, s->outpad, &s->n_outpad, 0)) != NN_OK ||
+            (st = read_ints(n, "output_shape", MAX_ND + 2, s->outshape, &s->n_outshape, 1)) != NN_OK)
+            return st;
+    }
+    /* lengths that must agree with each other (the spatial rank is checked in infer) */
+    int32_t nd = s->n_kernel ? s->n_kernel : s->n_strides ? s->n_strides : s->n_dil ? s->n_dil : s->n_pads / 2;
+    if ((s->n_strides && s->n_strides != nd) || (s->n_dil && s->n_dil != nd) || (s->n_pads && s->n_pads != 2 * nd))
+        return nni_error(NN_E_INVALID_MODEL,
+                         "attributes 'kernel_shape', 'strides', 'dilations' and 'pads' disagree on the number of "
+                         "spatial dimensions");
+    return NN_OK;
+}
+
+static nn_status conv_prepare(nni_opctx *c) { return conv_prepare_common(c, false); }
+static nn_status convt_prepare(nni_opctx *c) { return conv_prepare_common(c, true); }
+
+/*
+ * Leading share of `total` padding (SAME_UPPER puts the odd one at the end).
+ * Floor division, as in ONNX's definition: a transposed convolution asked for
+ * an output larger than its natural size has negative total padding.
+ */
+static int64_t lead_pad(pad_mode m, int64_t total)
+{
+    int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+    return m == PAD_SAME_UPPER ? half : total - half;
+}
+
+static nn_status conv_resolve(const nni_opctx *c, conv_shape *sh)
+{
+    const conv_state *s = c->state;
+    const nn_tensor *x = c->in[0], *w = c->in[1];
+    memset(sh, 0, sizeof *sh);
+    if (x->dtype != NN_DTYPE_FLOAT32)
+        return nni_error(NN_E_UNSUPPORTED, "input X is %s; only float32 is supported", nn_dtype_name(x->dtype));
+    if (w->dtype != x->dtype)
+        return nni_error(NN_E_TYPE, "input W is %s but X is %s", nn_dtype_name(w->dtype), nn_dtype_name(x->dtype));
+    if (x->rank < 3 || x->rank > MAX_ND + 2)
+        return nni_error(NN_E_SHAPE, "input X must have rank 3 to %d (N, C, spatial...), got rank %d", MAX_ND + 2,
+                         (int)x->rank);
+    if (w->rank != x->rank)
+        return nni_error(NN_E_SHAPE, "input W has rank %d, expected %d like X", (int)w->rank, (int)x->rank);
+    const int32_t nd = x->rank - 2;
+    if ((s->n_kernel && s->n_kernel != nd) || (s->n_strides && s->n_strides != nd) || (s->n_dil && s->n_dil != nd) ||
+        (s->n_pads && s->n_pads != 2 * nd) || (s->n_outpad && s->n_outpad != nd))
+        return nni_error(NN_E_INVALID_MODEL, "attributes do not match the %d spatial dimensions of X", (int)nd);
+    const int64_t group = s->group;
+    sh->rank = x->rank;
+    sh->N = x->dims[0];
+    sh->C = x->dims[1];
+    if (sh->C % group)
+        return nni_error(NN_E_SHAPE, "X has %lld channels, not a multiple of group %lld", (long long)sh->C,
+                         (long long)group);
+    sh->Cg = sh->C / group;
+    if (!s->transpose) {
+        sh->M = w->dims[0];
+        if (w->dims[1] != sh->Cg)
+            return nni_error(NN_E_SHAPE, "W has %lld input channels, expected %lld (X channels / group)",
+                             (long long)w->dims[1], (long long)sh->Cg);
+        if (sh->M % group)
+            return nni_error(NN_E_SHAPE, "W has %lld output channels, not a multiple of group %lld", (long long)sh->M,
+                             (long long)group);
+        sh->Mg = sh->M / group;
+    } else {
+        if (w->dims[0] != sh->C)
+            return nni_error(NN_E_SHAPE, "W has %lld input channels, expected %lld like X", (long long)w->dims[0],
+                             (long long)sh->C);
+        sh->Mg = w->dims[1];
+        if (nni_mul_overflow_i64(sh->Mg, group, &sh->M))
+            return nni_error(NN_E_LIMIT, "output channel count overflows");
+    }
+    if (nni_has_in(c, 2)) {
+        const nn_tensor *b = c->in[2];
+        if (b->dtype != x->dtype)
+            return nni_error(NN_E_TYPE, "input B is %s but X is %s", nn_dtype_name(b->dtype), nn_dtype_name(x->dtype));
+        if (b->rank != 1 || b->dims[0] != sh->M)
+            return nni_error(NN_E_SHAPE, "input B must be 1-D of %lld elements", (long long)sh->M);
+    }
+    nni_conv_geom *g = &sh->g;
+    g->nd = nd;
+    sh->kvol = 1;
+    sh->xvol = sh->yvol = 1;
+    sh->ydims[0] = sh->N;
+    sh->ydims[1] = sh->M;
+    for (int32_t d = 0; d < nd; d++) {
+        int64_t k = w->dims[2 + d];
+        if (s->n_kernel && s->kernel[d] != k)
+            return nni_error(NN_E_SHAPE, "attribute 'kernel_shape' (%lld in dim %d) does not match W (%lld)",
+                             (long long)s->kernel[d], (int)d, (long long)k);
+        if (k < 1)
+            return nni_error(NN_E_SHAPE, "W has an empty kernel dimension");
+        int64_t stride = s->n_strides ? s->strides[d] : 1, dil = s->n_dil ? s->dil[d] : 1;
+        int64_t in = x->dims[2 + d], ek, out, pb, pe;
+        if (nni_mul_overflow_i64(k - 1, dil, &ek) || nni_add_overflow_i64(ek, 1, &ek) || ek > ((int64_t)1 << 40) ||
+            stride > ((int64_t)1 << 40) || in > ((int64_t)1 << 40))
+            return nni_error(NN_E_LIMIT, "kernel, stride or dilation too large in dim %d", (int)d);
+        pb = s->n_pads ? s->pads[d] : 0;
+        pe = s->n_pads ? s->pads[d + nd] : 0;
+        if (!s->transpose) {
+            if (s->auto_pad == PAD_SAME_UPPER || s->auto_pad == PAD_SAME_LOWER) {
+                out = (in + stride - 1) / stride;
+                int64_t total = (out - 1) * stride + ek - in;
+                if (total < 0)
+                    total = 0;
+                pb = lead_pad(s->auto_pad, total);
+                pe = total - pb;
+            } else {
+                if (s->auto_pad == PAD_VALID)
+                    pb = pe = 0;
+                if (in + pb + pe < ek)
+                    return nni_error(NN_E_SHAPE, "kernel (%lld with dilation) is larger than padded input (%lld) in dim %d",
+                                     (long long)ek, (long long)(in + pb + pe), (int)d);
+                out = (in + pb + pe - ek) / stride + 1;
+            }
+            g->in[d] = in;
+            g->out[d] = out;
+        } else {
+            int64_t op = s->n_outpad ? s->outpad[d] : 0;
+            int64_t full, same; /* output size with no padding; input size * stride */
+            if (nni_mul_overflow_i64(stride, in - 1, &full) || nni_add_overflow_i64(full, op + ek, &full) ||
+                nni_mul_overflow_i64(stride, in, &same))
+                return nni_error(NN_E_LIMIT, "output size overflows in dim %d", (int)d);
+            if (s->n_outshape || s->auto_pad == PAD_SAME_UPPER || s->auto_pad == PAD_SAME_LOWER) {
+                if (s->n_outshape && s->n_outshape != nd && s->n_outshape != nd + 2)
+                    return nni_error(NN_E_INVALID_MODEL, "attribute 'output_shape' has %d values for %d spatial dims",
+                                     (int)s->n_outshape, (int)nd);
+                out = s->n_outshape ? s->outshape[s->n_outshape - nd + d] : same;
+                int64_t total = full - out;
+                pb = lead_pad(s->auto_pad == PAD_SAME_UPPER ? PAD_SAME_UPPER : PAD_SAME_LOWER, total);
+                pe = total - pb;
+            } else {
+                if (s->auto_pad == PAD_VALID)
+                    pb = pe = 0;
+                out = full - pb - pe;
+            }
+            if (out < 1)
+                return nni_error(NN_E_SHAPE, "output spatial dim %d would be %lld", (int)d, (long long)out);
+            g->in[d] = out;
+            g->out[d] = in;
+        }
+        g->kernel[d] = k;
+        g->stride[d] = stride;
+        g->dil[d] = dil;
+        g->pad[d] = pb;
+        sh->ydims[2 + d] = out;
+        if (nni_mul_overflow_i64(sh->kvol, k, &sh->kvol) || nni_mul_overflow_i64(sh->xvol, in, &sh->xvol) ||
+            nni_mul_overflow_i64(sh->yvol, out, &sh->yvol))
+            return nni_error(NN_E_LIMIT, "convolution sizes overflow");
+    }
+    int64_t kg;
+    if (nni_mul_overflow_i64(s->transpose ? sh->Mg : sh->Cg, sh->kvol, &kg) || kg > ((int64_t)1 << 40))
+        return nni_error(NN_E_LIMIT, "convolution sizes overflow");
+    return NN_OK;
+}
+
+static nn_status conv_infer(nni_opctx *c)
+{
+    conv_shape sh;
+    nn_status st = conv_resolve(c, &sh);
+    if (st != NN_OK)
+        return st;
+    return nni_out_shape(c, 0, c->in[0]->dtype, sh.rank, sh.ydims);
+}
+
+static uint64_t conv_macs(const nni_opctx *c)
+{
+    conv_shape sh;
+    if (conv_resolve(c, &sh) != NN_OK)
+        return 0;
+    const conv_state *s = c->state;
+    /* Conv: each output element sums Cg*kvol products; ConvTranspose: each input element feeds Mg*kvol outputs */
+    if (!s->transpose)
+        return (uint64_t)sh.N * (uint64_t)sh.M * (uint64_t)sh.yvol * (uint64_t)sh.Cg * (uint64_t)sh.kvol;
+    return (uint64_t)sh.N * (uint64_t)sh.C * (uint64_t)sh.xvol * (uint64_t)sh.Mg * (uint64_t)sh.kvol;
+}
+
+static void fill_bias(float *y, int64_t planes, int64_t vol, const float *bias)
+{
+    for (int64_t m = 0; m < planes; m++) {
+        float v = bias ? bias[m] : 0.0f;
+        float *p = y + m * vol;
+        if (v == 0.0f)
+            memset(p, 0, (size_t)vol * sizeof(float));
+        else
+            for (int64_t i = 0; i < vol; i++)
+                p[i] = v;
+    }
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static nn_status conv_run(nni_opctx *c)
+{
+    conv_shape sh;
+    nn_status st = conv_resolve(c, &sh);
+    if (st != NN_OK)
+        return st;
+    const conv_state *s = c->state;
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *bias = nni_has_in(c, 2) ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    const int32_t nd = sh.g.nd;
+    const int64_t group = s->group;
+    if (sh.yvol == 0 || sh.N == 0 || sh.M == 0)
+        return NN_OK;
+
+    if (sh.Cg == 1 && nd <= 2) {
+        nni_conv_geom g2 = sh.g;
+        if (nd == 1) { /* a 1-D convolution is a 2-D one of height 1 */
+            g2.nd = 2;
+            g2.in[1] = g2.in[0], g2.out[1] = g2.out[0], g2.kernel[1] = g2.kernel[0];
+            g2.stride[1] = g2.stride[0], g2.dil[1] = g2.dil[0], g2.pad[1] = g2.pad[0];
+            g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
+            g2.pad[0] = 0;
+        }
+        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, x, w, bias, y, c->pool);
+        return NN_OK;
+    }
+
+    bool pointwise = sh.kvol == 1;
+    for (int32_t d = 0; d < nd; d++)
+        if (sh.g.stride[d] != 1 || sh.g.pad[d] != 0 || sh.g.in[d] != sh.g.out[d])
+            pointwise = false;
+    const int64_t Kg = sh.Cg * sh.kvol;
+    int64_t chunk = sh.yvol;
+    if (!pointwise && Kg * chunk > COL_BUDGET)
+        chunk = COL_BUDGET / Kg < 256 ? 256 : COL_BUDGET / Kg;
+    if (chunk > sh.yvol)
+        chunk = sh.yvol;
+    int32_t threads = nni_pool_threads(c->pool);
+    size_t ws_bytes = nni_sgemm_workspace(sh.Mg, chunk, Kg, threads);
+    int64_t tail = sh.yvol % chunk;
+    if (tail) {
+        size_t t = nni_sgemm_workspace(sh.Mg, tail, Kg, threads);
+        if (t > ws_bytes)
+            ws_bytes = t;
+    }
+    size_t col_bytes = pointwise ? 0 : align64((size_t)Kg * (size_t)chunk * sizeof(float));
+    char *scratch = c->scratch(c, col_bytes + ws_bytes);
+    if (!scratch)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", col_bytes + ws_bytes);
+    float *col = (float *)scratch;
+    void *ws = scratch + col_bytes;
+
+    for (int64_t n = 0; n < sh.N; n++)
+        for (int64_t gi = 0; gi < group; gi++) {
+            const float *xg = x + (n * sh.C + gi * sh.Cg) * sh.xvol;
+            const float *wg = w + gi * sh.Mg * Kg;
+            float *yg = y + (n * sh.M + gi * sh.Mg) * sh.yvol;
+            float beta = bias ? 1.0f : 0.0f;
+            if (bias)
+                fill_bias(yg, sh.Mg, sh.yvol, bias + gi * sh.Mg);
+            if (pointwise) {
+                nni_sgemm_ws(false, false, sh.Mg, sh.yvol, sh.Cg, 1.0f, wg, sh.Cg, xg, sh.xvol, beta, yg, sh.yvol, ws,
+                             c->pool);
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < sh.yvol; p0 += chunk) {
+                int64_t p1 = p0 + chunk < sh.yvol ? p0 + chunk : sh.yvol;
+                nni_im2col(&sh.g, sh.Cg, xg, p0, p1, col, c->pool);
+                nni_sgemm_ws(false, false, sh.Mg, p1 - p0, Kg, 1.0f, wg, Kg, col, p1 - p0, beta, yg + p0, sh.yvol,
+                             ws, c->pool);
+            }
+        }
+    return NN_OK;
+}
+
+static nn_status convt_run(nni_opctx *c)
+{
+    conv_shape sh;
+    nn_status st = conv_resolve(c, &sh);
+    if (st != NN_OK)
+        return st;
+    const conv_state *s = c->state;
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *bias = nni_has_in(c, 2) ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    const int64_t group = s->group;
+    if (sh.yvol == 0 || sh.N == 0 || sh.M == 0)
+        return NN_OK;
+    for (int64_t n = 0; n < sh.N; n++)
+        fill_bias(y + n * sh.M * sh.yvol, sh.M, sh.yvol, bias);
+    if (sh.xvol == 0 || sh.Cg == 0)
+        return NN_OK;
+
+    const int64_t rows = sh.Mg * sh.kvol;
+    int64_t chunk = sh.xvol;
+    if (rows * chunk > COL_BUDGET)
+        chunk = COL_BUDGET / rows < 64 ? 64 : COL_BUDGET / rows;
+    if (chunk > sh.xvol)
+        chunk = sh.xvol;
+    int32_t threads = nni_pool_threads(c->pool);
+    size_t ws_bytes = nni_sgemm_workspace(rows, chunk, sh.Cg, threads);
+    int64_t tail = sh.xvol % chunk;
+    if (tail) {
+        size_t t = nni_sgemm_workspace(rows, tail, sh.Cg, threads);
+        if (t > ws_bytes)
+            ws_bytes = t;
+    }
+    size_t col_bytes = align64((size_t)rows * (size_t)chunk * sizeof(float));
+    char *scratch = c->scratch(c, col_bytes + ws_bytes);
+    if (!scratch)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", col_bytes + ws_bytes);
+    float *col = (float *)scratch;
+    void *ws = scratch + col_bytes;
+
+    for (int64_t n = 0; n < sh.N; n++)
+        for (int64_t gi = 0; gi < group; gi++) {
+            const float *xg = x + (n * sh.C + gi * sh.Cg) * sh.xvol;
+            const float *wg = w + gi * sh.Cg * rows;
+            float *yg = y + (n * sh.M + gi * sh.Mg) * sh.yvol;
+            for (int64_t p0 = 0; p0 < sh.xvol; p0 += chunk) {
+                int64_t p1 = p0 + chunk < sh.xvol ? p0 + chunk : sh.xvol;
+                /* columns = W_g^T (rows x Cg) * X_g[:, p0:p1] */
+                nni_sgemm_ws(true, false, rows, p1 - p0, sh.Cg, 1.0f, wg, rows, xg + p0, sh.xvol, 0.0f, col, p1 - p0,
+                             ws, c->pool);
+                nni_col2im(&sh.g, sh.Mg, col, p0, p1, yg, c->pool);
+            }
+        }
+    return NN_OK;
+}
+
+const nni_op_desc nni_op_conv = {
+    .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    .state_size = sizeof(conv_state),
+    .prepare = conv_prepare, .infer = conv_infer, .run = conv_run, .macs = conv_macs,
+};
+
+const nni_op_desc nni_op_conv_transpose = {
+    .name = "ConvTranspose", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
+    .state_size = sizeof(conv_state),
+    .prepare = convt_prepare, .infer = conv_infer, .run = convt_run, .macs = conv_macs,
+};

@@ -6,11 +6,13 @@
   lib/nn.map         the linker version script: explicit names per NN_X.Y node
   docs/symbols.md    a table row per symbol with the version it appeared in
   libnn.so (nm -D)   the built library's defined dynamic symbols and their
-                     version nodes (skipped when no shared library is given)
+                     version nodes (skipped when no shared library is given;
+                     $NM names the nm to use, e.g. a cross nm)
 
 usage: check-symbols.py SOURCE_DIR [LIBNN_SO]
 Exit 0 with a summary line when all agree, 1 with the differences otherwise.
 """
+import os
 import re
 import subprocess
 import sys
@@ -78,7 +80,7 @@ def doc_symbols(path, errors):
 
 
 def library_symbols(so, errors):
-    r = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True, text=True, check=True)
+    r = subprocess.run([os.environ.get("NM") or "nm", "-D", "--defined-only", so], capture_output=True, text=True, check=True)
     out = {}
     for line in r.stdout.splitlines():
         parts = line.split()

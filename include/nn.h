@@ -52,6 +52,21 @@ extern "C" {
 #define NN_API
 #endif
 
+/**
+ * NN_DEPRECATED(msg) marks a declaration that stays (same symbol, same
+ * behaviour) until SONAME 2 but has a better replacement named in `msg`;
+ * compilers warn on use. Define NN_NO_DEPRECATED before including nn.h to
+ * hide deprecated declarations altogether (to check code is ready for 2.0).
+ * @since 1.0
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define NN_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#define NN_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#define NN_DEPRECATED(msg)
+#endif
+
 /* ---- Status codes ------------------------------------------------------- */
 
 /**
@@ -173,8 +188,9 @@ typedef struct nn_model nn_model;
 
 /** Formats nn_model_load understands. */
 enum {
-    NN_FORMAT_AUTO = 0, /**< detect from content and file name */
-    NN_FORMAT_ONNX = 1
+    NN_FORMAT_AUTO = 0,   /**< detect from content and file name */
+    NN_FORMAT_ONNX = 1,
+    NN_FORMAT_DARKNET = 2 /**< darknet .cfg text plus a .weights file */
 };
 
 #define NN_LOAD_OPTIONS_VERSION 1
@@ -186,7 +202,8 @@ typedef struct nn_load_options {
     uint64_t max_tensor_bytes; /**< refuse larger tensors; 0 = default (4 GiB) */
     uint32_t max_nodes;        /**< refuse graphs with more nodes; 0 = default (1,000,000) */
     uint32_t reserved_u32;     /**< must be 0 */
-    const char *weights_path;  /**< separate weights file where the format has one; NULL = next to the model */
+    const char *weights_path;  /**< separate weights file where the format has one (darknet .weights); NULL = next
+                                    to the model: X.weights for X.cfg */
 } nn_load_options;
 
 /** Fill `options` with defaults for the given struct version. */
@@ -197,6 +214,14 @@ NN_API nn_status nn_load_options_init(nn_load_options *options, uint32_t version
  * ONNX: default-domain opsets 7..17; initializers from raw_data or typed
  * fields; external data files next to the model (a location outside the
  * model's folder is refused).
+ * Darknet: a .cfg (recognised by its "[net]" first section or the .cfg
+ * extension) with its .weights (options->weights_path, else X.weights beside
+ * X.cfg; the file's size must match the cfg exactly); class names are read
+ * from X.names beside X.cfg when present. The layers become standard ONNX
+ * operators; [yolo]/[region] heads are left to nn_detect(): the tensors that
+ * feed them are the model's outputs and their anchors, masks and classes
+ * become nn.detect.* metadata (docs/metadata.md). Unsupported sections or
+ * options are NN_E_UNSUPPORTED naming the section and line.
  * @param path    model file
  * @param options NULL for defaults
  * @param out     receives the model; free with nn_model_free()

@@ -31,7 +31,8 @@ static float row_max(const float *x, int64_t n)
 static float row_exp_sum(const float *x, float *y, int64_t n, float m)
 {
     for (int64_t k = 0; k < n; k++)
-        y[k] = nni_expf(x[k] - m);
+        y[k] = x[k] - m;
+    nni_vexp_f32(y, y, n);
     float s[LANES] = {0};
     int64_t k = 0;
     for (; k + LANES <= n; k += LANES)
@@ -77,12 +78,11 @@ static void softmax_strided(const float *x, float *y, int64_t len, int64_t inner
     for (int64_t k = 0; k < len; k++) {
         const float *xk = x + k * inner;
         float *yk = y + k * inner;
-        for (int64_t i = 0; i < inner; i++) {
-            float e = nni_expf(xk[i] - m[i]);
-            s[i] += e;
-            if (!log_mode)
-                yk[i] = e;
-        }
+        for (int64_t i = 0; i < inner; i++)
+            yk[i] = xk[i] - m[i];
+        nni_vexp_f32(yk, yk, inner);
+        for (int64_t i = 0; i < inner; i++)
+            s[i] += yk[i];
     }
     if (log_mode) {
         for (int64_t i = 0; i < inner; i++)

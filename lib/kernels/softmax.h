@@ -12,7 +12,7 @@
 /**
  * y = softmax(x) (or log-softmax when `log_mode`) along the len axis of one
  * [len][inner] block. `tmp` holds 2*inner floats when inner > 1 (unused
- * otherwise). y may equal x.
+ * otherwise). y must not overlap x.
  */
 void nni_softmax_f32(const float *x, float *y, int64_t len, int64_t inner, bool log_mode, float *tmp);
 

@@ -1,27 +1,16 @@
-/* vmath.c — array forms of the vectorizable float32 functions. */
-
-/* Float compares in selects must not count as trapping, or GCC will not
- * if-convert (and so not vectorize) the clamps and blends. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
+/* vmath.c — array forms of the float32 exp, sigmoid and tanh. */
 #include "kernels/vmath.h"
 
-void nni_vexp_f32(const float *x, float *y, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        y[i] = nni_expf(x[i]);
-}
+#define ARRAY_FN(name, vfn, sfn)                           \
+    void name(const float *x, float *y, int64_t n)         \
+    {                                                      \
+        int64_t i = 0;                                     \
+        for (; i + 4 <= n; i += 4)                         \
+            nni_v4_store(y + i, vfn(nni_v4_load(x + i)));  \
+        for (; i < n; i++)                                 \
+            y[i] = sfn(x[i]);                              \
+    }
 
-void nni_vsigmoid_f32(const float *x, float *y, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        y[i] = nni_sigmoidf(x[i]);
-}
-
-void nni_vtanh_f32(const float *x, float *y, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++)
-        y[i] = nni_tanhf(x[i]);
-}
+ARRAY_FN(nni_vexp_f32, nni_expv, nni_expf)
+ARRAY_FN(nni_vsigmoid_f32, nni_sigmoidv, nni_sigmoidf)
+ARRAY_FN(nni_vtanh_f32, nni_tanhv, nni_tanhf)

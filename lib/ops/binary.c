@@ -136,11 +136,6 @@ BIN_FN(eq_b, uint8_t, uint8_t, !x == !y)
         [NN_DTYPE_UINT8] = op##_u8, [NN_DTYPE_UINT16] = op##_u16, [NN_DTYPE_UINT32] = op##_u32,     \
         [NN_DTYPE_UINT64] = op##_u64,                                                               \
     }
-#define TAB_SIGNED(op)                                                                              \
-    {                                                                                               \
-        [NN_DTYPE_FLOAT32] = op##_f32, [NN_DTYPE_FLOAT64] = op##_f64, [NN_DTYPE_INT8] = op##_i8,    \
-        [NN_DTYPE_INT16] = op##_i16, [NN_DTYPE_INT32] = op##_i32, [NN_DTYPE_INT64] = op##_i64,      \
-    }
 #define TAB_UNSIGNED(op)                                                                            \
     {                                                                                               \
         [NN_DTYPE_UINT8] = op##_u8, [NN_DTYPE_UINT16] = op##_u16, [NN_DTYPE_UINT32] = op##_u32,     \

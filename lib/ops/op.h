@@ -37,6 +37,13 @@ typedef struct nni_opctx {
                                      NULL when the model does not use optional output k */
     nni_pool *pool;               /* may be NULL: run single-threaded */
     int64_t opset;                /* the model's default-domain opset */
+    /* Training (set by the trainer; false/0 for inference). In training mode
+     * BatchNormalization uses batch statistics and, when update_stats is set,
+     * updates its running mean/var inputs in place (the trainer has exclusive
+     * access to the model); Dropout draws its mask from `seed`. */
+    bool training;
+    bool update_stats;
+    uint64_t seed;
     /* Scratch memory valid during run; grows on demand. NULL on failure. */
     void *(*scratch)(struct nni_opctx *c, size_t bytes);
     void *scratch_owner;

@@ -224,7 +224,7 @@ static inline int64_t absi(int64_t v) { return v < 0 ? (int64_t)(0u - (uint64_t)
     case R_PROD: a = mul##A(a, v); break;                              \
     case R_L1: a = add##A(a, abs##A(v)); break;                        \
     case R_L2: case R_SUMSQ: a = add##A(a, mul##A(v, v)); break;       \
-    case R_LOGSUMEXP: a = add##A(a, (ACC)exp((double)(v))); break;     \
+    case R_LOGSUMEXP: a = add##A(a, (__typeof__(a))exp((double)(v))); break; \
     default: a = add##A(a, v); break;                                  \
     }
 
@@ -334,17 +334,13 @@ static int64_t fin_i(int kind, int64_t a, int64_t n)
         }                                                                                        \
     }
 
-#define ACC double
 DEF_RED(float, f32, double, d)
 DEF_RED(double, f64, double, d)
-#undef ACC
-#define ACC int64_t
 DEF_RED(int8_t, i8, int64_t, i)
 DEF_RED(int32_t, i32, int64_t, i)
 DEF_RED(int64_t, i64, int64_t, i)
 DEF_RED(uint8_t, u8, int64_t, i)
 DEF_RED(uint32_t, u32, int64_t, i)
-#undef ACC
 
 /* ---- ArgMax / ArgMin over [outer][len][inner] ---- */
 

@@ -79,6 +79,18 @@ static void remove_dead(nni_graph *g)
     nni_free(uses);
 }
 
+/* Running statistics are initializers but not trainable parameters. */
+static void mark_non_params(nni_graph *g)
+{
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const nni_node *n = &g->nodes[i];
+        if (strcmp(n->op_type, "BatchNormalization") == 0)
+            for (int32_t k = 3; k < n->n_in && k < 5; k++)
+                if (n->in[k] >= 0)
+                    g->values[n->in[k]].is_param = false;
+    }
+}
+
 nn_status nni_graph_compile(nni_graph *g)
 {
     nn_status st = nni_graph_toposort(g);
@@ -136,7 +148,9 @@ nn_status nni_graph_compile(nni_graph *g)
         }
     }
     nni_plan_free(&p);
-    if (st == NN_OK)
+    if (st == NN_OK) {
         remove_dead(g);
+        mark_non_params(g);
+    }
     return st;
 }

@@ -19,6 +19,9 @@ static void usage(FILE *f)
             "                                   passes when |got-want| <= atol + rtol*|want| for every\n"
             "                                   element (or <= T*(max-min of want) with --range-tol);\n"
             "                                   unsupported ops skip the case unless --no-skip\n"
+            "  bench MODEL [--threads N] [--batch B] [--repeat R]\n"
+            "                                   time load and run on seeded inputs; prints load_ms,\n"
+            "                                   median_ms, peak_rss_mb\n"
             "  classify MODEL IMAGE... [--top K] [--json] [--labels FILE] [--color C] [--resize R]\n"
             "           [--mean M,..] [--std S,..] [--size WxH] [--threads N]\n"
             "                                   top-K classes of PNG/JPEG images (see classify --help)\n"
@@ -67,6 +70,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "test") == 0)
         return cmd_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "classify") == 0)
         return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)

@@ -368,6 +368,31 @@ for mode in ("nearest", "linear"):
     resize_case("resize_crop_extrapolate_" + mode, x, mode, sizes=[5, 6], axes=[2, 3], roi=[0.2, 0.1, 1.3, 0.8],
                 ct="tf_crop_and_resize", extrap=2.5)
 
+# EyeLike, Compress, ReverseSequence, Unique
+x = rnd((3, 5))
+case("eyelike_int_k_neg", "EyeLike", [("x", x)], [("y", np.eye(3, 5, k=-1, dtype=np.int32))], opset=9, dtype=TensorProto.INT32, k=-1)
+case("eyelike_k_past_end", "EyeLike", [("x", x)], [("y", np.eye(3, 5, k=7, dtype=np.float32))], opset=9, k=7)
+xc = rnd((3, 4, 2), np.int64)
+cond = np.array([True, False, True], np.bool_)
+case("compress_flat_short", "Compress", [("x", xc), ("c", cond)], [("y", np.compress(cond, xc))], opset=11)
+cond = np.array([False, True, True, False], np.bool_)
+case("compress_axis1", "Compress", [("x", xc), ("c", cond)], [("y", np.compress(cond, xc, axis=1))], opset=11, axis=1)
+xr = rnd((3, 5, 2))
+lens = I64(5, 0, 3)
+yr = xr.copy()
+for b, n in enumerate(lens):
+    yr[b, :n] = xr[b, :n][::-1]
+case("reversesequence_batch_first", "ReverseSequence", [("x", xr), ("l", lens)], [("y", yr)], opset=10, batch_axis=0,
+     time_axis=1)
+xu = np.array([[2, 1, 2, 1], [0, 3, 0, 3], [2, 1, 2, 1]], np.int64)
+yu, iu, invu, cu = np.unique(xu, axis=1, return_index=True, return_inverse=True, return_counts=True)
+case("unique_axis1_int64", "Unique", [("x", xu)], [("y", yu), ("i", iu.astype(np.int64)), ("v", invu.astype(np.int64)),
+                                                     ("k", cu.astype(np.int64))], opset=11, axis=1)
+xu = np.array([3.5, -0.0, 0.0, np.nan, 1, 3.5, np.nan], np.float32)
+case("unique_unsorted_nan", "Unique", [("x", xu)], [("y", np.array([3.5, -0.0, np.nan, 1], np.float32)),
+                                                    ("i", I64(0, 1, 3, 4)), ("v", I64(0, 1, 1, 2, 3, 0, 2)),
+                                                    ("k", I64(2, 2, 2, 1))], opset=11, sorted=0)
+
 # Shape -> Gather -> Unsqueeze -> Concat -> Reshape, folded while planning; Shape with start; Size
 d = os.path.join(OUT, "shape_chain")
 os.makedirs(os.path.join(d, "test_data_set_0"))
@@ -419,4 +444,8 @@ case("onehot_depth0", "OneHot", [("i", I64(1)), ("d", np.array(0, np.int64)), ("
 case("cos_neg", "ConstantOfShape", [("s", I64(2, -3))], [("y", dummy)], opset=9, status=E_SHAPE)
 case("flatten_axis", "Flatten", [("x", x)], [("y", dummy)], axis=3, status=E_INVALID_MODEL)
 case("gather_axis", "Gather", [("x", x), ("i", I64(0))], [("y", dummy)], axis=2, status=E_INVALID_MODEL)
+case("compress_long_condition", "Compress", [("x", x), ("c", np.ones(5, np.bool_))], [("y", dummy)], opset=11, axis=0,
+     status=E_SHAPE)
+case("reversesequence_len", "ReverseSequence", [("x", rnd((3, 2))), ("l", I64(1, 4))], [("y", dummy)], opset=10,
+     status=E_INVALID_ARG)
 case("nms_shape", "NonMaxSuppression", [("b", rnd((1, 3, 3))), ("s", rnd((1, 1, 3)))], [("y", I64(0))], opset=11, status=E_SHAPE)

@@ -72,6 +72,11 @@ static inline __attribute__((always_inline)) void gather_line(float *restrict ds
         const float *restrict src = x + lo + off;
         for (int64_t t = 0; t < hi - lo; t++)
             d[t] = src[t];
+    } else if (s == 2) { /* a constant stride vectorizes as loads + permutes */
+        float *restrict d = dst + (lo - a);
+        const float *restrict src = x + 2 * lo + off;
+        for (int64_t t = 0; t < hi - lo; t++)
+            d[t] = src[2 * t];
     } else {
         for (int64_t ow = lo; ow < hi; ow++)
             dst[ow - a] = x[ow * s + off];

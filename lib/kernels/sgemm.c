@@ -4,9 +4,12 @@
  * per ISA (portable C, AVX2+FMA, AVX-512) chosen once at run time, and
  * matrix-vector paths for M == 1 or N == 1 where packing would not pay.
  *
- * Blocking (names as in the loops below): the packed A micro-panel
- * (kc x MR) stays in L1 while the micro-kernel sweeps the packed B block
- * (kc x nc, sized for L2) one NR-column panel at a time.
+ * Blocking (names as in the loops below): the A micro-panel (kc x MR)
+ * stays in L1 while the micro-kernel sweeps the packed B block (kc x nc,
+ * sized for L2) one NR-column panel at a time. A is packed for wide tiles
+ * and read in place for narrow ones (where packing would be a whole extra
+ * pass over it); B may arrive pre-packed (im2col writes that layout).
+ * Threads split C into MR/NR-aligned tiles, each with its own workspace.
  */
 #include <pthread.h>
 #include <string.h>

@@ -54,8 +54,10 @@ static int64_t image_volume(const nni_conv_geom *g)
  * split at GEMM panels); calling memmove for each costs more than the copy,
  * so keep GCC from turning those loops back into library calls.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 
 /* dst[ow - a] for ow in [a, b): the image line at x[ow*s + off] inside [lo, hi), zero outside. */
 static inline __attribute__((always_inline)) void gather_line(float *restrict dst, const float *restrict x, int64_t s,
@@ -213,7 +215,9 @@ __attribute__((target("avx512f"))) static void im2col_avx512(void *arg, int64_t 
 }
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
                 nni_pool *pool)

@@ -131,7 +131,11 @@ static void axpy_generic(int64_t n, float a, const float *x, float *y)
  * panel down the rows would touch a new page per row). Each piece is short
  * (NR floats): keep GCC from turning the copy into a memmove call per piece.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #define NO_MEMCPY_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_MEMCPY_IDIOM
+#endif
 static inline __attribute__((always_inline)) NO_MEMCPY_IDIOM void pack_b_body(const float *restrict B, int64_t ldb,
                                                                               int64_t nlen, int64_t klen,
                                                                               float *restrict dst, const int64_t NR)

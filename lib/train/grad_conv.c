@@ -8,6 +8,7 @@
  * 1x1 stride-1 unpadded convolutions skip the columns; one input channel per
  * group (depthwise) in 1-D/2-D uses direct loops instead of tiny GEMMs.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "kernels/conv.h"
@@ -64,50 +65,147 @@ static inline void valid_range(int64_t n, int64_t s, int64_t off, int64_t olim, 
     *hi = b;
 }
 
-typedef struct {
-    const nni_conv_geom *g;
-    int64_t C, M, mult, N;
-    const float *x, *w, *dy;
-    float *dx, *dw;
-} dw_job;
-
-/* dX of input plane (n, c): every output channel c*mult + j reads it. */
-static void dw_dx_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+/* dX of one input plane from one output channel's dY and kernel; the bodies
+ * below are compiled once per ISA so that the row loops vectorize wide. */
+static inline __attribute__((always_inline)) void dwb_dx_body(const nni_conv_geom *g, const float *restrict dy,
+                                                              const float *restrict w, float *restrict dx)
 {
-    const dw_job *j = arg;
-    const nni_conv_geom *g = j->g;
-    NNI_UNUSED(tid);
     const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
     const int64_t KH = g->kernel[0], KW = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
     const int64_t dh = g->dil[0], dwl = g->dil[1], ph = g->pad[0], pw = g->pad[1];
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const float *restrict dyr = dy + oh * OW;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t ih = oh * sh - ph + kh * dh;
+            if (ih < 0 || ih >= H)
+                continue;
+            float *restrict dxr = dx + ih * W;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const float wv = w[kh * KW + kw];
+                const int64_t off = kw * dwl - pw;
+                int64_t lo, hi;
+                valid_range(W, sw, off, OW, &lo, &hi);
+                if (sw == 1)
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dxr[ow + off] += wv * dyr[ow];
+                else
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dxr[ow * sw + off] += wv * dyr[ow];
+            }
+        }
+    }
+}
+
+/* acc[k] += the dot product of one plane's dY with the input taps of kernel position k. */
+static inline __attribute__((always_inline)) void dwb_dw_body(const nni_conv_geom *g, const float *restrict x,
+                                                              const float *restrict dy, double *restrict acc)
+{
+    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+    const int64_t KH = g->kernel[0], KW = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
+    const int64_t dh = g->dil[0], dwl = g->dil[1], ph = g->pad[0], pw = g->pad[1];
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t off = kw * dwl - pw;
+            int64_t lo, hi;
+            valid_range(W, sw, off, OW, &lo, &hi);
+            float lanes[16] = {0}, tail = 0.0f;
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const int64_t ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= H)
+                    continue;
+                const float *restrict xr = x + ih * W + off;
+                const float *restrict dyr = dy + oh * OW;
+                int64_t ow = lo;
+                if (sw == 1) {
+                    for (; ow + 16 <= hi; ow += 16)
+                        for (int q = 0; q < 16; q++)
+                            lanes[q] += dyr[ow + q] * xr[ow + q];
+                } else {
+                    for (; ow + 16 <= hi; ow += 16)
+                        for (int q = 0; q < 16; q++)
+                            lanes[q] += dyr[ow + q] * xr[(ow + q) * sw];
+                }
+                for (; ow < hi; ow++)
+                    tail += dyr[ow] * xr[ow * sw];
+            }
+            double sum = tail;
+            for (int q = 0; q < 16; q++)
+                sum += lanes[q];
+            acc[kh * KW + kw] += sum;
+        }
+}
+
+typedef void (*dwb_dx_fn)(const nni_conv_geom *g, const float *dy, const float *w, float *dx);
+typedef void (*dwb_dw_fn)(const nni_conv_geom *g, const float *x, const float *dy, double *acc);
+
+static void dwb_dx_generic(const nni_conv_geom *g, const float *dy, const float *w, float *dx)
+{
+    dwb_dx_body(g, dy, w, dx);
+}
+static void dwb_dw_generic(const nni_conv_geom *g, const float *x, const float *dy, double *acc)
+{
+    dwb_dw_body(g, x, dy, acc);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void dwb_dx_avx2(const nni_conv_geom *g, const float *dy, const float *w,
+                                                            float *dx)
+{
+    dwb_dx_body(g, dy, w, dx);
+}
+__attribute__((target("avx2,fma"))) static void dwb_dw_avx2(const nni_conv_geom *g, const float *x, const float *dy,
+                                                            double *acc)
+{
+    dwb_dw_body(g, x, dy, acc);
+}
+__attribute__((target("avx512f"))) static void dwb_dx_avx512(const nni_conv_geom *g, const float *dy, const float *w,
+                                                             float *dx)
+{
+    dwb_dx_body(g, dy, w, dx);
+}
+__attribute__((target("avx512f"))) static void dwb_dw_avx512(const nni_conv_geom *g, const float *x, const float *dy,
+                                                             double *acc)
+{
+    dwb_dw_body(g, x, dy, acc);
+}
+#endif
+
+static dwb_dx_fn g_dwb_dx = dwb_dx_generic;
+static dwb_dw_fn g_dwb_dw = dwb_dw_generic;
+static pthread_once_t g_dwb_once = PTHREAD_ONCE_INIT;
+
+static void dwb_detect(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        g_dwb_dx = dwb_dx_avx512;
+        g_dwb_dw = dwb_dw_avx512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        g_dwb_dx = dwb_dx_avx2;
+        g_dwb_dw = dwb_dw_avx2;
+    }
+#endif
+}
+
+typedef struct {
+    const nni_conv_geom *g;
+    int64_t C, M, mult, N, ivol, ovol, kvol;
+    const float *x, *w, *dy;
+    float *dx, *dw;
+    double *acc; /* kvol doubles per thread */
+} dw_job;
+
+/* dX of input plane (n, c): every output channel c*mult + t reads it. */
+static void dw_dx_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const dw_job *j = arg;
+    NNI_UNUSED(tid);
     for (int64_t q = begin; q < end; q++) {
         const int64_t n = q / j->C, c = q % j->C;
-        float *restrict dx = j->dx + q * H * W;
         for (int64_t t = 0; t < j->mult; t++) {
             const int64_t m = c * j->mult + t;
-            const float *restrict dy = j->dy + (n * j->M + m) * OH * OW;
-            const float *restrict w = j->w + m * KH * KW;
-            for (int64_t oh = 0; oh < OH; oh++) {
-                const float *restrict dyr = dy + oh * OW;
-                for (int64_t kh = 0; kh < KH; kh++) {
-                    const int64_t ih = oh * sh - ph + kh * dh;
-                    if (ih < 0 || ih >= H)
-                        continue;
-                    float *restrict dxr = dx + ih * W;
-                    for (int64_t kw = 0; kw < KW; kw++) {
-                        const float wv = w[kh * KW + kw];
-                        const int64_t off = kw * dwl - pw;
-                        int64_t lo, hi;
-                        valid_range(W, sw, off, OW, &lo, &hi);
-                        if (sw == 1)
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                dxr[ow + off] += wv * dyr[ow];
-                        else
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                dxr[ow * sw + off] += wv * dyr[ow];
-                    }
-                }
-            }
+            g_dwb_dx(j->g, j->dy + (n * j->M + m) * j->ovol, j->w + m * j->kvol, j->dx + q * j->ivol);
         }
     }
 }
@@ -116,48 +214,22 @@ static void dw_dx_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 static void dw_dw_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const dw_job *j = arg;
-    const nni_conv_geom *g = j->g;
-    NNI_UNUSED(tid);
-    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
-    const int64_t KH = g->kernel[0], KW = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
-    const int64_t dh = g->dil[0], dwl = g->dil[1], ph = g->pad[0], pw = g->pad[1];
+    double *acc = j->acc + (size_t)tid * (size_t)j->kvol;
     for (int64_t m = begin; m < end; m++) {
         const int64_t c = m / j->mult;
-        for (int64_t kh = 0; kh < KH; kh++)
-            for (int64_t kw = 0; kw < KW; kw++) {
-                const int64_t off = kw * dwl - pw;
-                int64_t lo, hi;
-                valid_range(W, sw, off, OW, &lo, &hi);
-                double acc = 0.0;
-                for (int64_t n = 0; n < j->N; n++) {
-                    const float *restrict x = j->x + (n * j->C + c) * H * W;
-                    const float *restrict dy = j->dy + (n * j->M + m) * OH * OW;
-                    float part = 0.0f;
-                    for (int64_t oh = 0; oh < OH; oh++) {
-                        const int64_t ih = oh * sh - ph + kh * dh;
-                        if (ih < 0 || ih >= H)
-                            continue;
-                        const float *restrict xr = x + ih * W;
-                        const float *restrict dyr = dy + oh * OW;
-                        float row = 0.0f;
-                        if (sw == 1)
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                row += dyr[ow] * xr[ow + off];
-                        else
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                row += dyr[ow] * xr[ow * sw + off];
-                        part += row;
-                    }
-                    acc += part;
-                }
-                j->dw[m * KH * KW + kh * KW + kw] += (float)acc;
-            }
+        for (int64_t k = 0; k < j->kvol; k++)
+            acc[k] = 0.0;
+        for (int64_t n = 0; n < j->N; n++)
+            g_dwb_dw(j->g, j->x + (n * j->C + c) * j->ivol, j->dy + (n * j->M + m) * j->ovol, acc);
+        for (int64_t k = 0; k < j->kvol; k++)
+            j->dw[m * j->kvol + k] += (float)acc[k];
     }
 }
 
-static void depthwise_backward(const nni_conv_shape *sh, const float *x, const float *w, const float *dy, float *dx,
-                               float *dwt, nni_pool *pool)
+static nn_status depthwise_backward(nni_gradctx *gc, const nni_conv_shape *sh, const float *x, const float *w,
+                                    const float *dy, float *dx, float *dwt)
 {
+    nni_pool *pool = gc->fwd.pool;
     nni_conv_geom g2 = sh->g;
     if (g2.nd == 1) { /* a 1-D convolution is a 2-D one of height 1 */
         g2.nd = 2;
@@ -166,13 +238,20 @@ static void depthwise_backward(const nni_conv_shape *sh, const float *x, const f
         g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
         g2.pad[0] = 0;
     }
-    dw_job j = {.g = &g2, .C = sh->C, .M = sh->M, .mult = sh->Mg, .N = sh->N, .x = x, .w = w, .dy = dy, .dx = dx,
-                .dw = dwt};
-    const int64_t work = max64(1, sh->yvol * sh->kvol * sh->Mg);
+    pthread_once(&g_dwb_once, dwb_detect);
+    dw_job j = {.g = &g2, .C = sh->C, .M = sh->M, .mult = sh->Mg, .N = sh->N, .ivol = sh->xvol, .ovol = sh->yvol,
+                .kvol = sh->kvol, .x = x, .w = w, .dy = dy, .dx = dx, .dw = dwt};
+    if (dwt) {
+        j.acc = nni_grad_scratch(gc, (size_t)nni_pool_threads(pool) * (size_t)sh->kvol * sizeof(double));
+        if (!j.acc)
+            return nni_error(NN_E_NOMEM, "cannot allocate convolution backward scratch");
+    }
+    const int64_t work = max64(1, sh->yvol * sh->kvol);
     if (dx)
-        nni_parallel_for(pool, sh->N * sh->C, max64(1, 65536 / work), dw_dx_task, &j);
+        nni_parallel_for(pool, sh->N * sh->C, max64(1, 65536 / (work * sh->Mg)), dw_dx_task, &j);
     if (dwt)
-        nni_parallel_for(pool, sh->M, max64(1, 65536 / max64(1, sh->yvol * sh->kvol * sh->N)), dw_dw_task, &j);
+        nni_parallel_for(pool, sh->M, max64(1, 65536 / (work * sh->N)), dw_dw_task, &j);
+    return NN_OK;
 }
 
 /* ---- the GEMM path ---- */
@@ -264,9 +343,7 @@ nn_status nni_grad_conv(nni_gradctx *g)
     }
     if (!dx && !dw)
         return NN_OK;
-    if (sh.Cg == 1 && sh.g.nd <= 2) {
-        depthwise_backward(&sh, x, w, dy, dx, dw, c->pool);
-        return NN_OK;
-    }
+    if (sh.Cg == 1 && sh.g.nd <= 2)
+        return depthwise_backward(g, &sh, x, w, dy, dx, dw);
     return gemm_backward(g, &sh, x, w, dy, dx, dw);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 enum {
     A_LEAKYRELU, A_SIGMOID, A_TANH, A_CLIP, A_HARDSIGMOID, A_HARDSWISH, A_ELU, A_SELU, A_CELU, A_SOFTPLUS,

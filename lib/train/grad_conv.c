@@ -14,7 +14,7 @@
 #include "kernels/conv.h"
 #include "kernels/sgemm.h"
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 /* Columns per im2col chunk, as in the forward: at most this many floats. */
 #define COL_BUDGET ((int64_t)1 << 20)

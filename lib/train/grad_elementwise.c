@@ -3,13 +3,13 @@
  * engine's Add/Sub/Mul: Div, Pow, PRelu (with the slope's gradient), the
  * variadic Sum/Mean/Max/Min, and Cast between float32 tensors. Each input's
  * gradient is formed at the output's shape, then summed over the axes the
- * input was broadcast along (nni_grad_unbroadcast).
+ * input was broadcast along (nni_grad_reduce_to).
  */
 #include <math.h>
 #include <string.h>
 
 #include "ops/broadcast.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 /* ---- broadcast kernels: o[i] = f(in0[i*s0], in1[i*s1], ...) ---- */
 
@@ -104,10 +104,10 @@ static nn_status begin(nni_gradctx *g, int32_t bufs, float **tmp)
     return NN_OK;
 }
 
-static nn_status unbroadcast(const nni_gradctx *g, const float *full, nn_tensor *din)
+static nn_status unbroadcast(const nni_gradctx *g, float *full, nn_tensor *din)
 {
-    const nn_tensor *y = g->fwd.out[0];
-    return nni_grad_unbroadcast(g->fwd.pool, full, y->rank, y->dims, din);
+    nn_tensor v = out_view(&g->fwd, full);
+    return nni_grad_reduce_to(&v, din, 1.0f);
 }
 
 nn_status nni_grad_div(nni_gradctx *g)
@@ -191,19 +191,10 @@ static nn_status sum_backward(nni_gradctx *g, bool mean)
     nn_status st = nni_grad_check_f32(g);
     if (st != NN_OK)
         return st;
-    const float *src = dy->data;
-    if (mean && g->fwd.n_in > 1) {
-        const int64_t n = nni_tensor_count(dy);
-        float *tmp = nni_grad_scratch(g, (size_t)(n ? n : 1) * sizeof(float));
-        if (!tmp)
-            return nni_error(NN_E_NOMEM, "cannot allocate Mean backward scratch");
-        memset(tmp, 0, (size_t)n * sizeof(float));
-        nni_grad_axpy(g->fwd.pool, tmp, 1.0f / (float)g->fwd.n_in, src, n);
-        src = tmp;
-    }
+    const float scale = mean ? 1.0f / (float)g->fwd.n_in : 1.0f;
     for (int32_t i = 0; i < g->fwd.n_in && st == NN_OK; i++)
         if (nni_grad_din(g, i))
-            st = nni_grad_unbroadcast(g->fwd.pool, src, dy->rank, dy->dims, nni_grad_din(g, i));
+            st = nni_grad_reduce_to(dy, nni_grad_din(g, i), scale);
     return st;
 }
 
@@ -223,7 +214,7 @@ nn_status nni_grad_maxmin(nni_gradctx *g)
     const int64_t n = nni_tensor_count(dy);
     if (c->n_in == 1) {
         if (nni_grad_din(g, 0))
-            nni_grad_add(c->pool, nni_grad_din(g, 0)->data, dy->data, n);
+            nni_grad_accumulate(c->pool, nni_grad_din(g, 0)->data, dy->data, n);
         return NN_OK;
     }
     float *cnt = tmp, *full = tmp + n;
@@ -265,6 +256,6 @@ nn_status nni_grad_cast(nni_gradctx *g)
         return st;
     if (nni_tensor_count(dy) != nni_tensor_count(dx))
         return nni_error(NN_E_SHAPE, "output gradient and input differ in size");
-    nni_grad_add(g->fwd.pool, dx->data, dy->data, nni_tensor_count(dx));
+    nni_grad_accumulate(g->fwd.pool, dx->data, dy->data, nni_tensor_count(dx));
     return NN_OK;
 }

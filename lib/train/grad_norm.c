@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 /* ---- BatchNormalization ---- */
 
@@ -285,7 +285,7 @@ nn_status nni_grad_dropout(nni_gradctx *g)
     if (nni_tensor_count(dy) != n)
         return nni_error(NN_E_SHAPE, "output gradient and input differ in size");
     if (!drops) {
-        nni_grad_add(c->pool, dx->data, dy->data, n);
+        nni_grad_accumulate(c->pool, dx->data, dy->data, n);
         return NN_OK;
     }
     drop_job j = {.seed = c->seed, .ratio = ratio, .scale = (float)(1.0 / (1.0 - ratio)), .dy = dy->data, .dx = dx->data};

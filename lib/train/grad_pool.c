@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 /* Geometry as exactly 3 spatial dims (leading dims of size 1 added). */
 static nn_status to_3d(const nni_pooling_geom *g, nni_pooling_geom *g3)

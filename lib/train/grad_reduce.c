@@ -8,7 +8,7 @@
 
 #include "ops/broadcast.h"
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 enum { G_SUM, G_MEAN, G_SUMSQ, G_L2 };
 

@@ -10,7 +10,7 @@
 #include "kernels/strided.h"
 #include "ops/movement.h"
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -27,7 +27,7 @@ static nn_status copy_backward(nni_gradctx *g)
         return st;
     if (nni_tensor_count(dy) != nni_tensor_count(dx))
         return nni_error(NN_E_SHAPE, "output gradient and input differ in size");
-    nni_grad_add(g->fwd.pool, dx->data, dy->data, nni_tensor_count(dx));
+    nni_grad_accumulate(g->fwd.pool, dx->data, dy->data, nni_tensor_count(dx));
     return NN_OK;
 }
 
@@ -43,7 +43,7 @@ nn_status nni_grad_expand(nni_gradctx *g)
     nn_status st = nni_grad_check_f32(g);
     if (st != NN_OK)
         return st;
-    return nni_grad_unbroadcast(g->fwd.pool, dy->data, dy->rank, dy->dims, dx);
+    return nni_grad_reduce_to(dy, dx, 1.0f);
 }
 
 /* ---- Concat and Split: blocks of the axis ---- */
@@ -240,7 +240,7 @@ nn_status nni_grad_transpose(nni_gradctx *g)
     if (!tmp)
         return nni_error(NN_E_NOMEM, "cannot allocate Transpose backward scratch");
     nni_strided_copy(tmp, dy->data, sizeof(float), x->rank, x->dims, str, c->pool);
-    nni_grad_add(c->pool, dx->data, tmp, n);
+    nni_grad_accumulate(c->pool, dx->data, tmp, n);
     return NN_OK;
 }
 

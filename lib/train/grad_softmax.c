@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ops/resolve.h"
-#include "train/grad_util.h"
+#include "train/grad_helpers.h"
 
 typedef struct {
     const float *y, *dy;

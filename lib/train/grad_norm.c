@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/norm.h"
 #include "ops/resolve.h"
 #include "train/grad_helpers.h"
 
@@ -18,51 +19,46 @@ typedef struct {
     bool batch;
 } bn_job;
 
-/* Sum over one channel's N planes of f(plane of x, plane of dy). */
-static void bn_channel_sums(const bn_job *j, int64_t ch, double mean, double *sum_dy, double *sum_dy_xc)
+/* Over one channel's N planes: sum(dy) and sum(dy * (x - mean)). Float lanes
+ * within blocks of 4096 elements, double across blocks (as kernels/norm.c). */
+static void bn_channel_sums(const bn_job *j, int64_t ch, float mean, double *sum_dy, double *sum_dy_xc)
 {
     double a = 0.0, b = 0.0;
-    const float m = (float)mean;
     for (int64_t n = 0; n < j->N; n++) {
         const float *x = j->x + (n * j->C + ch) * j->S, *dy = j->dy + (n * j->C + ch) * j->S;
-        float pa[8] = {0}, pb[8] = {0};
-        int64_t i = 0;
-        for (; i + 8 <= j->S; i += 8)
-            for (int q = 0; q < 8; q++) {
-                pa[q] += dy[i + q];
-                pb[q] += dy[i + q] * (x[i + q] - m);
+        for (int64_t i0 = 0; i0 < j->S; i0 += 4096) {
+            const int64_t i1 = j->S - i0 < 4096 ? j->S : i0 + 4096;
+            float pa[8] = {0}, pb[8] = {0};
+            int64_t i = i0;
+            for (; i + 8 <= i1; i += 8)
+                for (int q = 0; q < 8; q++) {
+                    pa[q] += dy[i + q];
+                    pb[q] += dy[i + q] * (x[i + q] - mean);
+                }
+            for (; i < i1; i++) {
+                a += dy[i];
+                b += (double)dy[i] * (double)(x[i] - mean);
             }
-        for (; i < j->S; i++) {
-            a += dy[i];
-            b += dy[i] * (x[i] - m);
-        }
-        for (int q = 0; q < 8; q++) {
-            a += pa[q];
-            b += pb[q];
+            for (int q = 0; q < 8; q++) {
+                a += pa[q];
+                b += pb[q];
+            }
         }
     }
     *sum_dy = a;
     *sum_dy_xc = b;
 }
 
-/* The batch mean and population variance as the forward computes them. */
+/* The batch mean and population variance exactly as the forward computes them. */
 static void bn_batch_stats(const bn_job *j, int64_t ch, float *mean, float *var)
 {
     const double count = (double)j->N * (double)j->S;
     double sum = 0.0, sq = 0.0;
-    for (int64_t n = 0; n < j->N; n++) {
-        const float *x = j->x + (n * j->C + ch) * j->S;
-        for (int64_t i = 0; i < j->S; i++)
-            sum += x[i];
-    }
+    for (int64_t n = 0; n < j->N; n++)
+        sum += nni_norm_sum_f32(j->x + (n * j->C + ch) * j->S, j->S);
     const float m = count > 0 ? (float)(sum / count) : 0.0f;
-    for (int64_t n = 0; n < j->N; n++) {
-        const float *x = j->x + (n * j->C + ch) * j->S;
-        for (int64_t i = 0; i < j->S; i++) {
-            const double d = (double)x[i] - (double)m;
-            sq += d * d;
-        }
-    }
+    for (int64_t n = 0; n < j->N; n++)
+        sq += nni_norm_sqdev_f32(j->x + (n * j->C + ch) * j->S, j->S, m);
     *mean = m;
     *var = count > 0 ? (float)(sq / count) : 0.0f;
 }

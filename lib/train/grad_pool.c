@@ -4,7 +4,7 @@
  * input (the first maximum in window order wins, as in the forward and in
  * PyTorch); AveragePool spreads dY over the taps inside the input with the
  * forward's divisors (count_include_pad, ceil_mode and pads included).
- * Windows of 1 to 3 spatial dims; planes (n, c) run in parallel.
+ * Planes (n, c) run in parallel; AveragePool takes up to 3 spatial dims.
  */
 #include <math.h>
 #include <string.h>
@@ -40,52 +40,30 @@ static nn_status to_3d(const nni_pooling_geom *g, nni_pooling_geom *g3)
 }
 
 typedef struct {
-    nni_pooling_geom g; /* 3-D */
+    nni_pooling_geom g;  /* 3-D (average) */
+    nni_pooling_geom gn; /* as resolved (max) */
     const float *x, *dy;
     float *dx;
     const float *recips; /* average: per-dim reciprocals, 3 arrays */
+    float *ybuf;         /* max: per thread, one plane's maxima and their indices */
+    int64_t *ibuf;
 } pool_job;
 
+/* The forward's own kernel finds each window's argmax (first maximum in
+ * window order), so the routing agrees with the forward exactly. */
 static void maxpool_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const pool_job *j = arg;
-    const nni_pooling_geom *g = &j->g;
-    NNI_UNUSED(tid);
-    const int64_t D = g->in[0], H = g->in[1], W = g->in[2];
+    const nni_pooling_geom *g = &j->gn;
+    float *y = j->ybuf + (size_t)tid * (size_t)g->out_size;
+    int64_t *idx = j->ibuf + (size_t)tid * (size_t)g->out_size;
     for (int64_t pl = begin; pl < end; pl++) {
-        const float *x = j->x + pl * g->in_size;
         const float *dy = j->dy + pl * g->out_size;
         float *dx = j->dx + pl * g->in_size;
-        int64_t o = 0;
-        for (int64_t od = 0; od < g->out[0]; od++)
-            for (int64_t oh = 0; oh < g->out[1]; oh++)
-                for (int64_t ow = 0; ow < g->out[2]; ow++, o++) {
-                    int64_t best_i = -1;
-                    float best = 0.0f;
-                    for (int64_t kd = 0; kd < g->kernel[0]; kd++) {
-                        const int64_t id = od * g->stride[0] - g->pad_begin[0] + kd * g->dilation[0];
-                        if (id < 0 || id >= D)
-                            continue;
-                        for (int64_t kh = 0; kh < g->kernel[1]; kh++) {
-                            const int64_t ih = oh * g->stride[1] - g->pad_begin[1] + kh * g->dilation[1];
-                            if (ih < 0 || ih >= H)
-                                continue;
-                            const int64_t row = (id * H + ih) * W;
-                            for (int64_t kw = 0; kw < g->kernel[2]; kw++) {
-                                const int64_t iw = ow * g->stride[2] - g->pad_begin[2] + kw * g->dilation[2];
-                                if (iw < 0 || iw >= W)
-                                    continue;
-                                const float v = x[row + iw];
-                                if (best_i < 0 || v > best) {
-                                    best = v;
-                                    best_i = row + iw;
-                                }
-                            }
-                        }
-                    }
-                    if (best_i >= 0)
-                        dx[best_i] += dy[o];
-                }
+        nni_pooling_max_f32(g, j->x + pl * g->in_size, y, idx, 0, false);
+        for (int64_t o = 0; o < g->out_size; o++)
+            if (idx[o] >= 0)
+                dx[idx[o]] += dy[o];
     }
 }
 
@@ -138,8 +116,8 @@ static nn_status pool_backward(nni_gradctx *gc, bool is_max)
     bool include_pad;
     if ((st = nni_pool_resolve(c, &g, &include_pad)) != NN_OK)
         return st;
-    pool_job j = {.x = c->in[0]->data, .dy = dy->data, .dx = dx->data};
-    if ((st = to_3d(&g, &j.g)) != NN_OK)
+    pool_job j = {.gn = g, .x = c->in[0]->data, .dy = dy->data, .dx = dx->data};
+    if (!is_max && (st = to_3d(&g, &j.g)) != NN_OK)
         return st;
     const int64_t planes = c->in[0]->dims[0] * c->in[0]->dims[1];
     if (planes == 0 || g.out_size == 0 || g.in_size == 0)
@@ -153,8 +131,17 @@ static nn_status pool_backward(nni_gradctx *gc, bool is_max)
             return nni_error(NN_E_NOMEM, "cannot allocate pooling backward scratch");
         nni_pooling_divisors(&j.g, include_pad, r);
         j.recips = r;
+    } else {
+        const size_t per = (size_t)g.out_size * (sizeof(float) + sizeof(int64_t));
+        char *buf = nni_grad_scratch(gc, (size_t)nni_pool_threads(c->pool) * per);
+        if (!buf)
+            return nni_error(NN_E_NOMEM, "cannot allocate pooling backward scratch");
+        j.ibuf = (int64_t *)buf; /* int64 first: keeps both arrays aligned */
+        j.ybuf = (float *)(buf + (size_t)nni_pool_threads(c->pool) * (size_t)g.out_size * sizeof(int64_t));
     }
-    const int64_t taps = j.g.kernel[0] * j.g.kernel[1] * j.g.kernel[2];
+    int64_t taps = 1;
+    for (int32_t d = 0; d < g.rank; d++)
+        taps *= g.kernel[d];
     int64_t work = g.out_size * taps;
     if (work < 1)
         work = 1;

@@ -9,6 +9,7 @@
 #include "kernels/conv.h"
 #include "kernels/sgemm.h"
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 #define MAX_ND NNI_CONV_MAX_DIMS
 /* im2col columns are produced in chunks of at most this many floats (512 KiB: stays in L2). */
@@ -27,14 +28,7 @@ typedef struct {
     int64_t outshape[MAX_ND + 2];
 } conv_state;
 
-/* Everything run needs, resolved from the input shapes. */
-typedef struct {
-    nni_conv_geom g; /* Conv: image = X, columns = Y. ConvTranspose: image = Y, columns = X */
-    int64_t N, C, M, Cg, Mg, kvol;
-    int64_t xvol, yvol; /* spatial element counts of X and Y */
-    int32_t rank;
-    int64_t ydims[MAX_ND + 2];
-} conv_shape;
+typedef nni_conv_shape conv_shape;
 
 static nn_status read_ints(const nni_node *n, const char *name, int32_t max, int64_t *dst, int32_t *count,
                            int64_t min_value)
@@ -512,3 +506,14 @@ const nni_op_desc nni_op_conv_transpose = {
     .state_size = sizeof(conv_state),
     .prepare = convt_prepare, .infer = conv_infer, .run = convt_run, .macs = conv_macs,
 };
+
+nn_status nni_conv_resolve(const nni_opctx *c, nni_conv_shape *sh)
+{
+    nn_status st = conv_resolve(c, sh);
+    if (st == NN_OK) {
+        const conv_state *s = c->state;
+        sh->group = s->group;
+        sh->transpose = s->transpose;
+    }
+    return st;
+}

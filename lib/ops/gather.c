@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
 static nn_status require_indices(const nn_tensor *t, const char *op)
 {
@@ -344,3 +345,8 @@ const nni_op_desc nni_op_compress = {
     .state_size = sizeof(compress_state),
     .prepare = compress_prepare, .infer = compress_infer, .run = compress_run,
 };
+nn_status nni_gather_axis(const nni_opctx *c, int32_t *axis)
+{
+    const axis_state *s = c->state;
+    return nni_norm_axis(s->axis, c->in[0]->rank, "Gather 'axis'", axis);
+}

@@ -126,11 +126,12 @@ NN_API void nn_trainer_free(nn_trainer *t)
     if (t->tmp_buf)
         for (int32_t i = 0; i < t->max_io; i++)
             nni_free_aligned(t->tmp_buf[i]);
-    if (t->opt_m)
-        for (int32_t v = 0; v < t->model->graph.n_values; v++) {
+    for (int32_t v = 0; v < t->model->graph.n_values; v++) {
+        if (t->opt_m)
             nni_free(t->opt_m[v]);
+        if (t->opt_v)
             nni_free(t->opt_v[v]);
-        }
+    }
     nni_free(t->opt_m);
     nni_free(t->opt_v);
     nni_free(t->opt_steps);

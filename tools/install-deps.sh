@@ -12,7 +12,7 @@ SUDO=""
 pkgs="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev check
       libpng-dev libjpeg-dev
       python3 python3-numpy python3-onnx python3-torch python3-torchvision python3-pil python3-pytest
-      binutils"
+      binutils dataset-fashion-mnist darknet"
 # node + npm: the machine image may ship its own; use Debian's only if absent
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""

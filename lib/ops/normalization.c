@@ -402,7 +402,7 @@ static nn_status mvn_mask(const mvn_state *s, int32_t rank, bool *reduced)
         reduced[d] = false;
     for (int32_t i = 0; i < s->n_axes; i++) {
         int32_t a;
-        nn_status st = nni_norm_axis(s->axes[i], rank, "axes value", &a);
+        nn_status st = nni_norm_axis(s->axes[i], rank, "attribute 'axes' value", &a);
         if (st != NN_OK)
             return st;
         if (reduced[a])

@@ -83,6 +83,81 @@ class SoftmaxHead(nn.Module):
         return F.softmax(self.fc2(F.relu(self.fc1(x))), dim=1)
 
 
+def randomize_bn(model):
+    """Running statistics and affine parameters that are not the defaults (the
+    exporter also merges identical initializers, which would hide names)."""
+    with torch.no_grad():
+        for bn in model.modules():
+            if isinstance(bn, nn.BatchNorm2d):
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(-0.2, 0.2)
+
+
+class ConvBN(nn.Module):
+    """Conv, BatchNorm, Relu, MaxPool, depthwise Conv, ReLU6 (Clip), GlobalAveragePool, Flatten, Gemm."""
+    def __init__(self, conv_bias=True):
+        super().__init__()
+        # before a training-mode BatchNorm a conv bias gets no gradient (the batch mean removes it):
+        # Adam would turn rounding noise into full-size steps, so those cases leave it out
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=conv_bias)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 5)
+        with torch.no_grad():  # running statistics that are not the defaults
+            for bn in (self.bn1, self.bn2):
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(-0.2, 0.2)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        h = torch.clamp(self.bn2(self.dw(h)), 0.0, 6.0)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+class Branches(nn.Module):
+    """Grouped Conv, two branches joined by Concat, AveragePool, Sigmoid/Tanh/LeakyRelu, residual Add."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(4, 8, 3, padding=1)
+        self.grouped = nn.Conv2d(8, 8, 3, padding=1, groups=2)
+        self.pw = nn.Conv2d(8, 8, 1)
+        self.head = nn.Conv2d(16, 6, 1)
+        self.fc = nn.Linear(6 * 3 * 3, 4)
+
+    def forward(self, x):
+        s = F.leaky_relu(self.stem(x), 0.1)
+        a = torch.sigmoid(self.grouped(s))
+        b = torch.tanh(self.pw(s)) + s
+        h = torch.cat([a, b], 1)
+        h = F.avg_pool2d(self.head(h), 2)
+        return self.fc(torch.flatten(h, 1))
+
+
+class ResBlock(nn.Module):
+    """ResNet stem (7x7/2 conv, BN, Relu, 3x3/2 max pool) and one basic block with an identity shortcut."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv3 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 3)
+        randomize_bn(self)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, stride=2, padding=1)
+        r = F.relu(self.bn2(self.conv2(h)))
+        h = F.relu(self.bn3(self.conv3(r)) + h)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
 def torch_logits(model, x, ends_in_softmax):
     if ends_in_softmax:
         # the same network without the final softmax
@@ -98,12 +173,12 @@ def write_case(name, model, batches, opt_cfg, ends_in_softmax=False, frozen=(), 
     model.eval()
     x0 = batches[0][0]
     torch.onnx.export(model, x0, os.path.join(d, "model.onnx"), opset_version=opset, do_constant_folding=False,
-                      input_names=["input"], output_names=["output"],
+                      training=torch.onnx.TrainingMode.PRESERVE, input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     onnx_model = onnx.load(os.path.join(d, "model.onnx"))
     inits = {t.name for t in onnx_model.graph.initializer}
-    for k in model.state_dict():
-        assert k in inits, "initializer %s missing from the export (%s)" % (k, sorted(inits))
+    for k, v in model.state_dict().items():
+        assert k in inits or v.dtype != torch.float32, "initializer %s missing from the export (%s)" % (k, sorted(inits))
 
     factors = dict(factors or {})
     for p in frozen:
@@ -138,6 +213,10 @@ def write_case(name, model, batches, opt_cfg, ends_in_softmax=False, frozen=(), 
     loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weight, dtype=torch.float32) if weight else None,
                                   label_smoothing=opt_cfg.get("label_smoothing", 0.0))
     model.train(opt_cfg.get("batchnorm", "frozen") == "train")
+    for m in model.modules():  # nn: a BatchNorm with frozen parameters keeps using its running statistics
+        if isinstance(m, nn.BatchNorm2d) and factors.get(
+                [k for k, v in model.named_modules() if v is m][0] + ".weight", 1.0) == 0.0:
+            m.eval()
     losses = []
     for k, (x, y) in enumerate(batches):
         opt.zero_grad()
@@ -202,6 +281,17 @@ def main():
                ends_in_softmax=True)
     write_case("freeze_factor", MLP(), batches((8,), 5, 2), {"optimizer": "sgd", "lr": 0.2, "momentum": 0.9},
                frozen=("fc1.weight", "fc1.bias"), factors={"fc2.bias": 0.5})
+    write_case("conv_bn_frozen", ConvBN(), batches((3, 8, 8), 5, 3, n=4),
+               {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01})
+    write_case("conv_bn_train", ConvBN(conv_bias=False), batches((3, 8, 8), 5, 3, n=4),
+               {"optimizer": "adam", "lr": 0.01, "batchnorm": "train"})
+    write_case("conv_bn_frozen_prefix", ConvBN(conv_bias=False), batches((3, 8, 8), 5, 2, n=4),
+               {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "batchnorm": "train"},
+               frozen=("conv1.weight", "bn1.weight", "bn1.bias"))
+    write_case("resnet_block_bn_train", ResBlock(), batches((3, 16, 16), 3, 3, n=4),
+               {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batchnorm": "train", "weight_decay": 1e-4})
+    write_case("grouped_concat_pool", Branches(), batches((4, 6, 6), 4, 3, n=3),
+               {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": 1})
 
 
 if __name__ == "__main__":

@@ -735,10 +735,17 @@ static nn_status step(nn_model *model, nn_trainer *t, const nn_tensor *input, co
         return st;
     tr_plan *tp = &t->plan;
     nni_plan *p = &tp->p;
-    /* parameters may have been replaced since planning: view the current ones */
-    for (int32_t v = 0; v < g->n_values; v++)
-        if (p->state[v] == NNI_VAL_CONST && g->values[v].constant)
-            p->vals[v].data = g->values[v].constant->data;
+    /* parameters may have been replaced since planning (nn_model_set_param):
+     * view the current ones; a changed shape means the graph was edited */
+    for (int32_t v = 0; v < g->n_values; v++) {
+        if (p->state[v] != NNI_VAL_CONST)
+            continue;
+        const nn_tensor *c = g->values[v].constant;
+        if (!c || c->dtype != p->vals[v].dtype || !nni_same_shape(c, &p->vals[v]))
+            return nni_error(NN_E_STATE, "the model's graph changed since the trainer was created (tensor '%s'); "
+                                         "create a new trainer", g->values[v].name);
+        p->vals[v].data = c->data;
+    }
     const nn_tensor *logits = &p->vals[t->an.logits];
     if (p->state[t->an.logits] != NNI_VAL_DYNAMIC) {
         if (logits->rank < 1 || logits->dims[0] != N || logits->dtype != NN_DTYPE_FLOAT32)

@@ -40,6 +40,7 @@ struct nn_trainer {
     uint8_t *direct;       /* per input slot: din is the value's gradient itself (first contribution) */
     float **opt_m, **opt_v;/* per parameter value: momentum / Adam moments */
     int64_t *opt_steps;
+    int64_t *const_count;  /* per value: element count of its constant at creation (-1: none) */
     double *prob;
     int64_t prob_cap;
     int64_t *labels;
@@ -135,6 +136,7 @@ NN_API void nn_trainer_free(nn_trainer *t)
     nni_free(t->opt_m);
     nni_free(t->opt_v);
     nni_free(t->opt_steps);
+    nni_free(t->const_count);
     nni_free(t->tmp_buf);
     nni_free(t->tmp_cap);
     nni_free(t->tmp);
@@ -205,11 +207,14 @@ NN_API nn_status nn_trainer_create(nn_model *model, const nn_trainer_options *op
     t->opt_m = nni_calloc(nv, sizeof *t->opt_m);
     t->opt_v = nni_calloc(nv, sizeof *t->opt_v);
     t->opt_steps = nni_calloc(nv, sizeof *t->opt_steps);
+    t->const_count = nni_malloc(nv * sizeof *t->const_count);
+    for (int32_t v = 0; t->const_count && v < g->n_values; v++)
+        t->const_count[v] = g->values[v].constant ? nni_tensor_count(g->values[v].constant) : -1;
     if (o.cache_path && !(t->cache_path = nni_strdup(o.cache_path)))
         st = nni_error(NN_E_NOMEM, "nn_trainer_create: out of memory");
     t->o.cache_path = t->cache_path;
     if (st == NN_OK && (!t->in_ptrs || !t->out_ptrs || !t->dout_ptrs || !t->din_ptrs || !t->tmp || !t->tmp_buf ||
-                        !t->tmp_cap || !t->fresh || !t->direct || !t->opt_m || !t->opt_v || !t->opt_steps))
+                        !t->tmp_cap || !t->fresh || !t->direct || !t->opt_m || !t->opt_v || !t->opt_steps || !t->const_count))
         st = nni_error(NN_E_NOMEM, "nn_trainer_create: out of memory");
     if (st == NN_OK)
         st = nni_tr_analyze(g, &t->o, &t->an);
@@ -712,6 +717,11 @@ static nn_status step(nn_model *model, nn_trainer *t, const nn_tensor *input, co
     nn_status st;
     if (g->n_values != t->an.n_values || g->n_nodes != t->an.n_nodes)
         return nni_error(NN_E_STATE, "the model's graph changed since the trainer was created; create a new trainer");
+    /* optimizer state and plans are sized by the parameters the trainer saw */
+    for (int32_t v = 0; v < g->n_values; v++)
+        if ((g->values[v].constant ? nni_tensor_count(g->values[v].constant) : -1) != t->const_count[v])
+            return nni_error(NN_E_STATE, "tensor '%s' changed since the trainer was created; create a new trainer",
+                             g->values[v].name);
     if (nni_tr_analysis_stale(g, &t->an)) {
         /* the learn-rate factors changed: new backward set, new plan, nothing cached is valid */
         tr_analysis an;

@@ -307,6 +307,225 @@ NN_API uint32_t nn_session_output_count(const nn_session *session);
  */
 NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t index);
 
+/* ---- Freezing and learn-rate factors ------------------------------------ */
+
+/**
+ * Every float initializer of a model is a parameter with a learn-rate factor
+ * (MATLAB's WeightLearnRateFactor/BiasLearnRateFactor): 0 = frozen, 1 =
+ * normal (the default), any other value scales the trainer's learning rate
+ * for that parameter. A layer is "parameterized" when it reads at least one
+ * parameter. Training computes no gradient, and keeps no gradient buffer, for
+ * frozen parameters or for the layers before the earliest trainable one.
+ * These calls change the model: they need exclusive access to it. A trainer
+ * notices the change at its next step.
+ */
+
+/** Which layers nn_freeze()/nn_unfreeze() select. @since 1.0 */
+enum {
+    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused) */
+    NN_SELECT_FIRST = 1,   /**< the first `count` parameterized layers in topological order */
+    NN_SELECT_LAYER = 2,   /**< the layer named `name` */
+    NN_SELECT_PATTERN = 3  /**< layers whose name matches the shell pattern `name` (fnmatch: * ? [...]) */
+};
+
+/**
+ * Freeze (learn-rate factor 0) the parameters of the selected layers.
+ * @param select NN_SELECT_*
+ * @param name   layer name or pattern (NN_SELECT_LAYER, NN_SELECT_PATTERN), else unused (may be NULL)
+ * @param count  number of layers (NN_SELECT_FIRST; more than the model has selects all), else unused
+ * @return NN_OK; NN_E_NOT_FOUND (no layer of that name; a pattern matching no
+ *         parameterized layer), NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_freeze(nn_model *model, int32_t select, const char *name, uint32_t count);
+/** Set the learn-rate factor of the selected layers' parameters back to 1 (arguments as nn_freeze()). @since 1.0 */
+NN_API nn_status nn_unfreeze(nn_model *model, int32_t select, const char *name, uint32_t count);
+/**
+ * Set the learn-rate factor of one parameter (an initializer name, e.g.
+ * "fc.weight"). `factor` must be finite and >= 0.
+ * @return NN_OK; NN_E_NOT_FOUND (no parameter of that name), NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_set_learn_rate_factor(nn_model *model, const char *param, float factor);
+/** Read the learn-rate factor of parameter `param`. @since 1.0 */
+NN_API nn_status nn_get_learn_rate_factor(const nn_model *model, const char *param, float *factor);
+/**
+ * Set the factors of a layer's parameters as MATLAB does per layer: its first
+ * parameter input (Conv/Gemm/MatMul weights, BatchNormalization scale) gets
+ * `weight_factor`, the later ones (biases, BatchNormalization B) `bias_factor`.
+ * @return NN_OK; NN_E_NOT_FOUND (no such layer, or it has no parameters), NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_set_layer_learn_rate_factors(nn_model *model, const char *layer, float weight_factor,
+                                                 float bias_factor);
+/** Number of parameters (elements) whose learn-rate factor is not 0. @since 1.0 */
+NN_API uint64_t nn_model_trainable_param_count(const nn_model *model);
+/**
+ * Deep copy of a model (graph, weights, metadata, learn-rate factors), e.g.
+ * to keep running inference on one copy in other threads while a trainer
+ * changes the other. Reads `model` only.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_clone(const nn_model *model, nn_model **out);
+
+/* ---- Training ----------------------------------------------------------- */
+
+/**
+ * A trainer fine-tunes one model in place: nn_train_step() runs the forward
+ * pass in training mode, the loss (softmax cross-entropy on the logits),
+ * the backward pass over the layers between the trainable parameters and
+ * the loss, and an optimizer update of the model's parameter tensors.
+ * The model must outlive the trainer. A trainer and its model are used by one
+ * thread at a time, and no session may run that model during a step (clone
+ * the model with nn_model_clone() to run inference elsewhere meanwhile).
+ * Changing the learn-rate factors between steps is fine; editing the graph
+ * (new head, new input) needs a new trainer.
+ */
+typedef struct nn_trainer nn_trainer;
+
+/** Optimizers. @since 1.0 */
+enum {
+    NN_OPTIMIZER_SGD = 0,   /**< SGD with optional momentum / Nesterov, L2 weight decay (as torch.optim.SGD) */
+    NN_OPTIMIZER_ADAM = 1,  /**< Adam, L2 weight decay added to the gradient (as torch.optim.Adam) */
+    NN_OPTIMIZER_ADAMW = 2  /**< Adam with decoupled weight decay (as torch.optim.AdamW) */
+};
+
+/** Learning-rate schedules, over optimizer steps. @since 1.0 */
+enum {
+    NN_LR_CONSTANT = 0,
+    NN_LR_STEP = 1,        /**< lr * gamma^floor(step / lr_step_size) */
+    NN_LR_COSINE = 2       /**< lr_min + (lr - lr_min) * (1 + cos(pi * min(step, T) / T)) / 2, T = lr_total_steps */
+};
+
+/** BatchNormalization during training. @since 1.0 */
+enum {
+    NN_BN_FROZEN = 0,      /**< use and keep the running statistics (inference behaviour) */
+    NN_BN_TRAIN = 1        /**< batch statistics; running statistics updated (momentum from the model) */
+};
+
+#define NN_TRAINER_OPTIONS_VERSION 1
+/**
+ * Trainer options. Initialise with nn_trainer_options_init(); the defaults
+ * are those listed. A BatchNormalization layer whose parameters are frozen
+ * always uses and keeps its running statistics, whatever `batchnorm` says.
+ * @since 1.0
+ */
+typedef struct nn_trainer_options {
+    uint32_t version;          /**< NN_TRAINER_OPTIONS_VERSION */
+    int32_t optimizer;         /**< NN_OPTIMIZER_*, default SGD */
+    float learning_rate;       /**< default 0.01 */
+    float momentum;            /**< SGD momentum, default 0.9 (0 = plain SGD) */
+    int32_t nesterov;          /**< SGD: 1 = Nesterov momentum; default 0 */
+    float beta1, beta2;        /**< Adam: default 0.9, 0.999 */
+    float epsilon;             /**< Adam: default 1e-8 */
+    float weight_decay;        /**< default 0 */
+    int32_t lr_schedule;       /**< NN_LR_*, default constant */
+    uint32_t lr_step_size;     /**< NN_LR_STEP: steps between decays (>= 1) */
+    float lr_gamma;            /**< NN_LR_STEP: decay factor, default 0.1 */
+    uint32_t lr_total_steps;   /**< NN_LR_COSINE: steps of the half period (>= 1) */
+    float lr_min;              /**< NN_LR_COSINE: final learning rate, default 0 */
+    float clip_norm;           /**< clip the global gradient norm to this; 0 = off (default) */
+    float label_smoothing;     /**< in [0, 1); default 0 */
+    int32_t batchnorm;         /**< NN_BN_*, default NN_BN_FROZEN */
+    int32_t num_threads;       /**< 0 = all cores, 1 = the caller's thread only */
+    uint32_t output_index;     /**< graph output holding the class scores, default 0; when it is produced
+                                    by a Softmax/LogSoftmax node, training uses that node's input */
+    uint64_t seed;             /**< seeds Dropout masks; same seed, data and threads = same results */
+    uint64_t cache_max_bytes;  /**< nn_train_step_cached: memory for cached activations; 0 = 1 GiB */
+    const char *cache_path;    /**< nn_train_step_cached: a file for activations beyond the memory cap
+                                    (created, removed by nn_trainer_free); NULL = memory only. Copied. */
+    uint64_t cache_disk_max_bytes; /**< cap of that file; 0 = 16 GiB */
+} nn_trainer_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_trainer_options_init(nn_trainer_options *options, uint32_t version);
+/**
+ * Create a trainer for `model` (kept, not owned: it must outlive the trainer).
+ * Checks that every layer between a trainable parameter and the loss has a
+ * backward pass.
+ * @return NN_OK; NN_E_INVALID_ARG (bad option, output index), NN_E_UNSUPPORTED
+ *         (names a layer nn cannot train through), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_trainer_create(nn_model *model, const nn_trainer_options *options, nn_trainer **out);
+/** Free a trainer (its optimizer state and caches). NULL is a no-op. @since 1.0 */
+NN_API void nn_trainer_free(nn_trainer *trainer);
+/**
+ * Weight the loss of each class (the weighted classification layer):
+ * loss = sum_i w[y_i] * CE_i / sum_i w[y_i]. `weights` (copied) has one
+ * value >= 0 per class; NULL or count 0 removes the weights.
+ * @return NN_OK; NN_E_INVALID_ARG; the count is checked against the
+ *         model's class count at the next step (NN_E_SHAPE)
+ * @since 1.0
+ */
+NN_API nn_status nn_trainer_set_class_weights(nn_trainer *trainer, const float *weights, uint32_t count);
+/**
+ * "auto" class weights: inverse class frequency, w[k] = total / (classes *
+ * counts[k]) (1 for a class with no samples), written to `weights`.
+ * @since 1.0
+ */
+NN_API nn_status nn_class_weights_from_counts(const uint64_t *counts, uint32_t classes, float *weights);
+/** Override the base learning rate (the schedule scales it from now on). @since 1.0 */
+NN_API nn_status nn_trainer_set_learning_rate(nn_trainer *trainer, float learning_rate);
+/** Learning rate the next step will use (after the schedule); 0 for NULL. @since 1.0 */
+NN_API float nn_trainer_learning_rate(const nn_trainer *trainer);
+/** Number of optimizer steps taken. @since 1.0 */
+NN_API uint64_t nn_trainer_step_count(const nn_trainer *trainer);
+/** Fraction of the last step's batch whose top class was the label, in [0, 1]; -1 before any step. @since 1.0 */
+NN_API float nn_trainer_accuracy(const nn_trainer *trainer);
+
+/**
+ * One training step on a batch.
+ * @param model   the trainer's model (parameters are updated in place)
+ * @param input   float32 batch for the model's single input: [N, ...] with
+ *                the model's rank; every dimension but the first must fit the
+ *                model's fixed ones (the batch size may differ from the model's)
+ * @param labels  int64 (or int32) class indices [N]
+ * @param loss    receives the batch's mean loss (may be NULL)
+ * @return NN_OK; NN_E_INVALID_ARG (wrong model, NULL, a label out of range),
+ *         NN_E_TYPE, NN_E_SHAPE, NN_E_UNSUPPORTED (a layer without backward),
+ *         NN_E_NOMEM, an operator's failure. On failure the parameters may be
+ *         partly updated only if the failure happened during the update (never
+ *         for input errors).
+ * @since 1.0
+ */
+NN_API nn_status nn_train_step(nn_model *model, nn_trainer *trainer, const nn_tensor *input, const nn_tensor *labels,
+                               float *loss);
+/**
+ * nn_train_step() with a frozen-prefix cache: when the layers before some cut
+ * are all frozen and deterministic (no Dropout, no training-mode
+ * BatchNormalization), their outputs for each sample are kept under the
+ * caller's `sample_ids` (one per batch row; the same id must always mean the
+ * same input), and a batch whose samples are all cached runs only the
+ * trainable part. Do not use it with random augmentation. Falls back to
+ * nn_train_step() when nothing can be cached. The cache is dropped when the
+ * freezing or the input shape changes.
+ * @since 1.0
+ */
+NN_API nn_status nn_train_step_cached(nn_model *model, nn_trainer *trainer, const nn_tensor *input,
+                                      const uint64_t *sample_ids, const nn_tensor *labels, float *loss);
+
+#define NN_TRAINER_STATS_VERSION 1
+/** Counters of a trainer, for benchmarks and tests. @since 1.0 */
+typedef struct nn_trainer_stats {
+    uint32_t version;             /**< NN_TRAINER_STATS_VERSION, set by the caller */
+    uint32_t backward_layers;     /**< layers with a backward pass in the current plan */
+    uint32_t gradient_buffers;    /**< gradient tensors in the current plan (activations and parameters) */
+    uint32_t trainable_params;    /**< parameter tensors updated by each step */
+    uint64_t gradient_bytes;      /**< bytes of those gradient tensors */
+    uint64_t arena_bytes;         /**< activations + gradients memory of the current plan */
+    uint64_t backward_calls;      /**< backward passes run so far (summed over steps) */
+    uint64_t cache_hits;          /**< batches that skipped the frozen prefix */
+    uint64_t cache_misses;        /**< batches that ran it (and filled the cache) */
+    uint64_t cache_memory_bytes;  /**< activations cached in memory */
+    uint64_t cache_disk_bytes;    /**< activations cached in the file */
+    uint32_t prefix_layers;       /**< layers of the cacheable frozen prefix (0 = nothing to cache) */
+    uint32_t reserved_u32;
+} nn_trainer_stats;
+
+/** Fill `stats` (its version set by the caller). @since 1.0 */
+NN_API nn_status nn_trainer_get_stats(const nn_trainer *trainer, nn_trainer_stats *stats);
+
 /* ---- Capabilities ------------------------------------------------------- */
 
 /** Number of ONNX operators (default domain) this library implements. */

@@ -101,6 +101,7 @@ int32_t nni_graph_value(nni_graph *g, const char *name)
     if (!v->name)
         return nni_error(NN_E_NOMEM, "cannot copy a value name");
     v->producer = -1;
+    v->lr_factor = 1.0f;
     return g->n_values++;
 }
 

@@ -46,6 +46,7 @@ typedef struct nni_value {
     bool is_input;     /* fed by the caller */
     bool is_output;
     bool is_param;     /* a float initializer: trainable */
+    float lr_factor;   /* learn-rate factor of a parameter: 0 = frozen, 1 = normal (nn_freeze) */
 } nni_value;
 
 typedef struct nni_node {

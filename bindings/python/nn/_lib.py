@@ -90,11 +90,61 @@ class ClassifyOptions(ctypes.Structure):
     ]
 
 
+class TrainerOptions(ctypes.Structure):
+    """struct nn_trainer_options (NN_TRAINER_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("optimizer", ctypes.c_int32),
+        ("learning_rate", ctypes.c_float),
+        ("momentum", ctypes.c_float),
+        ("nesterov", ctypes.c_int32),
+        ("beta1", ctypes.c_float),
+        ("beta2", ctypes.c_float),
+        ("epsilon", ctypes.c_float),
+        ("weight_decay", ctypes.c_float),
+        ("lr_schedule", ctypes.c_int32),
+        ("lr_step_size", ctypes.c_uint32),
+        ("lr_gamma", ctypes.c_float),
+        ("lr_total_steps", ctypes.c_uint32),
+        ("lr_min", ctypes.c_float),
+        ("clip_norm", ctypes.c_float),
+        ("label_smoothing", ctypes.c_float),
+        ("batchnorm", ctypes.c_int32),
+        ("num_threads", ctypes.c_int32),
+        ("output_index", ctypes.c_uint32),
+        ("seed", ctypes.c_uint64),
+        ("cache_max_bytes", ctypes.c_uint64),
+        ("cache_path", ctypes.c_char_p),
+        ("cache_disk_max_bytes", ctypes.c_uint64),
+    ]
+
+
+class TrainerStats(ctypes.Structure):
+    """struct nn_trainer_stats (NN_TRAINER_STATS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("backward_layers", ctypes.c_uint32),
+        ("gradient_buffers", ctypes.c_uint32),
+        ("trainable_params", ctypes.c_uint32),
+        ("gradient_bytes", ctypes.c_uint64),
+        ("arena_bytes", ctypes.c_uint64),
+        ("backward_calls", ctypes.c_uint64),
+        ("cache_hits", ctypes.c_uint64),
+        ("cache_misses", ctypes.c_uint64),
+        ("cache_memory_bytes", ctypes.c_uint64),
+        ("cache_disk_bytes", ctypes.c_uint64),
+        ("prefix_layers", ctypes.c_uint32),
+        ("reserved_u32", ctypes.c_uint32),
+    ]
+
+
 LOAD_OPTIONS_VERSION = 1
 SESSION_OPTIONS_VERSION = 1
 IMAGE_OPTIONS_VERSION = 1
 PREPROCESS_OPTIONS_VERSION = 1
 CLASSIFY_OPTIONS_VERSION = 1
+TRAINER_OPTIONS_VERSION = 1
+TRAINER_STATS_VERSION = 1
 
 # name: (restype, [argtypes]). Handles are void pointers (opaque structs).
 PROTOTYPES = {
@@ -170,6 +220,27 @@ PROTOTYPES = {
     "nn_classification_count": (u32, [p_void, u32]),
     "nn_classification_get": (c_status, [p_void, u32, u32, ctypes.POINTER(u32), ctypes.POINTER(ctypes.c_float),
                                          pp_char]),
+    # freezing, training
+    "nn_freeze": (c_status, [p_void, i32, p_char, u32]),
+    "nn_unfreeze": (c_status, [p_void, i32, p_char, u32]),
+    "nn_set_learn_rate_factor": (c_status, [p_void, p_char, ctypes.c_float]),
+    "nn_get_learn_rate_factor": (c_status, [p_void, p_char, ctypes.POINTER(ctypes.c_float)]),
+    "nn_set_layer_learn_rate_factors": (c_status, [p_void, p_char, ctypes.c_float, ctypes.c_float]),
+    "nn_model_trainable_param_count": (u64, [p_void]),
+    "nn_model_clone": (c_status, [p_void, pp_void]),
+    "nn_trainer_options_init": (c_status, [ctypes.POINTER(TrainerOptions), u32]),
+    "nn_trainer_create": (c_status, [p_void, ctypes.POINTER(TrainerOptions), pp_void]),
+    "nn_trainer_free": (None, [p_void]),
+    "nn_trainer_set_class_weights": (c_status, [p_void, ctypes.POINTER(ctypes.c_float), u32]),
+    "nn_class_weights_from_counts": (c_status, [ctypes.POINTER(u64), u32, ctypes.POINTER(ctypes.c_float)]),
+    "nn_trainer_set_learning_rate": (c_status, [p_void, ctypes.c_float]),
+    "nn_trainer_learning_rate": (ctypes.c_float, [p_void]),
+    "nn_trainer_step_count": (u64, [p_void]),
+    "nn_trainer_accuracy": (ctypes.c_float, [p_void]),
+    "nn_train_step": (c_status, [p_void, p_void, p_void, p_void, ctypes.POINTER(ctypes.c_float)]),
+    "nn_train_step_cached": (c_status, [p_void, p_void, p_void, ctypes.POINTER(u64), p_void,
+                                        ctypes.POINTER(ctypes.c_float)]),
+    "nn_trainer_get_stats": (c_status, [p_void, ctypes.POINTER(TrainerStats)]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

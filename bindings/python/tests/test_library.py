@@ -148,7 +148,8 @@ def _ctype_of(decl, is_param):
                "size_t": ctypes.c_size_t, "float": ctypes.c_float}
     structs = {"nn_load_options": _lib.LoadOptions, "nn_session_options": _lib.SessionOptions,
                "nn_image_options": _lib.ImageOptions, "nn_preprocess_options": _lib.PreprocessOptions,
-               "nn_classify_options": _lib.ClassifyOptions}
+               "nn_classify_options": _lib.ClassifyOptions, "nn_trainer_options": _lib.TrainerOptions,
+               "nn_trainer_stats": _lib.TrainerStats}
     if stars == 0:
         return None if base == "void" else scalars[base]
     if base == "char":
@@ -186,3 +187,7 @@ def test_options_struct_layout():
     assert ctypes.sizeof(PreprocessOptions) == 72 and PreprocessOptions.std.offset == 48
     if ctypes.sizeof(ctypes.c_void_p) == 8:
         assert ctypes.sizeof(ClassifyOptions) == 32 and ClassifyOptions.preprocess.offset == 24
+    from nn._lib import TrainerOptions, TrainerStats
+    assert TrainerOptions.seed.offset == 80 and ctypes.sizeof(TrainerStats) == 80
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert ctypes.sizeof(TrainerOptions) == 112 and TrainerOptions.cache_path.offset == 96

@@ -11,6 +11,7 @@
 
 #include "api/model.h"
 #include "frontends/onnx/onnx_export.h"
+#include "ops/op.h"
 #include "passes/compile.h"
 
 /* ---- saving ---- */
@@ -245,14 +246,15 @@ NN_API nn_status nn_model_set_param(nn_model *m, const char *name, const nn_tens
 
 /* ---- helpers for structural edits ---- */
 
-/* Live nodes reading value v; *first receives one of them (-1 if none). */
+/* Live nodes reading value v's data (Shape and Size read only its shape and
+ * are not counted); *first receives one of them (-1 if none). */
 static int32_t count_readers(const nni_graph *g, int32_t v, int32_t *first)
 {
     int32_t count = 0;
     *first = -1;
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const nni_node *n = &g->nodes[i];
-        if (n->dead)
+        if (n->dead || (n->op && (n->op->flags & NNI_OP_SHAPE_ONLY)))
             continue;
         for (int32_t k = 0; k < n->n_in; k++)
             if (n->in[k] == v) {
@@ -316,13 +318,10 @@ static char *format_floats(const double *v, int32_t n)
 /* Queue the nn.input.* changes of a channel change old_c -> new_c. */
 static nn_status channel_metadata(const nni_graph *g, int64_t old_c, int64_t new_c, meta_txn *t)
 {
-    nn_status st = NN_OK;
-    if (new_c == 1)
-        st = meta_txn_add(t, "nn.input.color", nni_strdup("GRAY"));
-    else if (new_c == 3)
-        st = meta_txn_add(t, "nn.input.color", nni_strdup("RGB"));
-    else
-        st = meta_txn_add(t, "nn.input.color", NULL);
+    char *color = NULL;
+    if ((new_c == 1 || new_c == 3) && !(color = nni_strdup(new_c == 1 ? "GRAY" : "RGB")))
+        return nni_error(NN_E_NOMEM, "cannot copy metadata");
+    nn_status st = meta_txn_add(t, "nn.input.color", color); /* NULL: no color name fits, remove it */
     if (st != NN_OK)
         return st;
     static const char *const keys[2] = {"nn.input.mean", "nn.input.std"};

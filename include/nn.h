@@ -52,6 +52,21 @@ extern "C" {
 #define NN_API
 #endif
 
+/**
+ * NN_DEPRECATED(msg) marks a declaration that stays (same symbol, same
+ * behaviour) until SONAME 2 but has a better replacement named in `msg`;
+ * compilers warn on use. Define NN_NO_DEPRECATED before including nn.h to
+ * hide deprecated declarations altogether (to check code is ready for 2.0).
+ * @since 1.0
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define NN_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#define NN_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#define NN_DEPRECATED(msg)
+#endif
+
 /* ---- Status codes ------------------------------------------------------- */
 
 /**
@@ -173,8 +188,9 @@ typedef struct nn_model nn_model;
 
 /** Formats nn_model_load understands. */
 enum {
-    NN_FORMAT_AUTO = 0, /**< detect from content and file name */
-    NN_FORMAT_ONNX = 1
+    NN_FORMAT_AUTO = 0,   /**< detect from content and file name */
+    NN_FORMAT_ONNX = 1,
+    NN_FORMAT_DARKNET = 2 /**< darknet .cfg text plus a .weights file */
 };
 
 #define NN_LOAD_OPTIONS_VERSION 1
@@ -186,7 +202,8 @@ typedef struct nn_load_options {
     uint64_t max_tensor_bytes; /**< refuse larger tensors; 0 = default (4 GiB) */
     uint32_t max_nodes;        /**< refuse graphs with more nodes; 0 = default (1,000,000) */
     uint32_t reserved_u32;     /**< must be 0 */
-    const char *weights_path;  /**< separate weights file where the format has one; NULL = next to the model */
+    const char *weights_path;  /**< separate weights file where the format has one (darknet .weights); NULL = next
+                                    to the model: X.weights for X.cfg */
 } nn_load_options;
 
 /** Fill `options` with defaults for the given struct version. */
@@ -197,6 +214,14 @@ NN_API nn_status nn_load_options_init(nn_load_options *options, uint32_t version
  * ONNX: default-domain opsets 7..17; initializers from raw_data or typed
  * fields; external data files next to the model (a location outside the
  * model's folder is refused).
+ * Darknet: a .cfg (recognised by its "[net]" first section or the .cfg
+ * extension) with its .weights (options->weights_path, else X.weights beside
+ * X.cfg; the file's size must match the cfg exactly); class names are read
+ * from X.names beside X.cfg when present. The layers become standard ONNX
+ * operators; [yolo]/[region] heads are left to nn_detect(): the tensors that
+ * feed them are the model's outputs and their anchors, masks and classes
+ * become nn.detect.* metadata (docs/metadata.md). Unsupported sections or
+ * options are NN_E_UNSUPPORTED naming the section and line.
  * @param path    model file
  * @param options NULL for defaults
  * @param out     receives the model; free with nn_model_free()
@@ -292,8 +317,242 @@ NN_API const char *nn_supported_op_name(uint32_t index);
 /** Release memory allocated by nn for the caller (where a call says so). */
 NN_API void nn_free(void *ptr);
 
-/* ---- Editing and saving models ------------------------------------------
- *
+/* ---- Images ------------------------------------------------------------- */
+
+/**
+ * A decoded image: width x height pixels of 1 (gray), 2 (gray+alpha),
+ * 3 (RGB) or 4 (RGBA) interleaved channels, 8-bit (NN_DTYPE_UINT8) or
+ * 16-bit (NN_DTYPE_UINT16, native byte order) samples, rows packed without
+ * padding, top row first. Images are immutable for nn: operations return new
+ * images, so one image may be read by several threads at once.
+ * @since 1.0
+ */
+typedef struct nn_image nn_image;
+
+/** Pixel budget used when nn_image_options.max_pixels is 0: 64 megapixels. @since 1.0 */
+#define NN_IMAGE_DEFAULT_MAX_PIXELS 64000000u
+
+#define NN_IMAGE_OPTIONS_VERSION 1
+/** Options for nn_image_load*(). Initialise with nn_image_options_init(). @since 1.0 */
+typedef struct nn_image_options {
+    uint32_t version;           /**< NN_IMAGE_OPTIONS_VERSION */
+    int32_t apply_orientation;  /**< 1 (default): turn JPEGs upright per their EXIF orientation; 0: as stored */
+    uint64_t max_pixels;        /**< refuse images with more pixels (width*height) before decoding them;
+                                     0 = NN_IMAGE_DEFAULT_MAX_PIXELS */
+    uint64_t max_file_bytes;    /**< refuse larger files; 0 = default (1 GiB) */
+} nn_image_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_image_options_init(nn_image_options *options, uint32_t version);
+
+/**
+ * Decode a PNG or JPEG file (the format is detected from its first bytes).
+ * PNG (libpng): gray, gray+alpha, RGB, RGBA at 8 or 16 bits, gray at 1/2/4
+ * bits (scaled to 8), palette (expanded to RGB, or RGBA when it has
+ * transparency), interlaced or not; 16-bit samples are kept as UINT16.
+ * JPEG (libjpeg-turbo): baseline, progressive, gray and color (RGB out); CMYK
+ * (and YCCK) converted to RGB; the EXIF orientation is applied unless the
+ * options say not to. The pixel budget is checked from the header, before any
+ * pixel memory is allocated.
+ * @param path    image file
+ * @param options NULL for defaults
+ * @param out     receives the image; free with nn_image_free()
+ * @return NN_OK; NN_E_IO (cannot open/read), NN_E_PARSE (not a PNG/JPEG,
+ *         truncated or corrupt data, zero width or height: the message names
+ *         the file and the reason), NN_E_LIMIT (over the pixel or file-size
+ *         budget), NN_E_NOMEM, NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_image_load(const char *path, const nn_image_options *options, nn_image **out);
+/** Decode a PNG or JPEG held in memory (read during the call only). @since 1.0 */
+NN_API nn_status nn_image_load_memory(const void *data, size_t size, const nn_image_options *options, nn_image **out);
+/**
+ * Create an image from caller pixels (copied), e.g. a camera frame.
+ * @param channels 1..4 (gray, gray+alpha, RGB, RGBA)
+ * @param dtype    NN_DTYPE_UINT8 or NN_DTYPE_UINT16
+ * @param pixels   width*height*channels packed samples, or NULL for black
+ * @since 1.0
+ */
+NN_API nn_status nn_image_create(int32_t width, int32_t height, int32_t channels, nn_dtype dtype, const void *pixels,
+                                 nn_image **out);
+/** Free an image. NULL is a no-op. @since 1.0 */
+NN_API void nn_image_free(nn_image *image);
+/** Width in pixels (0 for NULL). @since 1.0 */
+NN_API int32_t nn_image_width(const nn_image *image);
+/** Height in pixels (0 for NULL). @since 1.0 */
+NN_API int32_t nn_image_height(const nn_image *image);
+/** Channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (0 for NULL). @since 1.0 */
+NN_API int32_t nn_image_channels(const nn_image *image);
+/** NN_DTYPE_UINT8 or NN_DTYPE_UINT16 (NN_DTYPE_UNDEFINED for NULL). @since 1.0 */
+NN_API nn_dtype nn_image_dtype(const nn_image *image);
+/** The pixels (see nn_image), borrowed: valid until the image is freed. @since 1.0 */
+NN_API const void *nn_image_data(const nn_image *image);
+
+/** Resampling filters. @since 1.0 */
+enum {
+    NN_FILTER_BILINEAR = 0, /**< triangle filter, widened when shrinking (antialiased), like Pillow's BILINEAR */
+    NN_FILTER_NEAREST = 1   /**< nearest neighbour, sampling pixel centres like Pillow's NEAREST */
+};
+
+/**
+ * Resample `image` to width x height (each >= 1). Channels are filtered
+ * independently (alpha is not premultiplied); results are rounded to the
+ * image's sample type.
+ * @param filter NN_FILTER_*
+ * @since 1.0
+ */
+NN_API nn_status nn_image_resize(const nn_image *image, int32_t width, int32_t height, int32_t filter, nn_image **out);
+/** Copy the width x height rectangle at (x, y), which must lie inside the image. @since 1.0 */
+NN_API nn_status nn_image_crop(const nn_image *image, int32_t x, int32_t y, int32_t width, int32_t height,
+                               nn_image **out);
+/**
+ * Convert to `channels` (1..4) keeping the sample type: gray is replicated
+ * into R, G and B; colour becomes gray as L = 0.299 R + 0.587 G + 0.114 B
+ * (ITU-R 601, as Pillow's convert("L")); alpha is dropped, or set opaque when
+ * added.
+ * @since 1.0
+ */
+NN_API nn_status nn_image_convert(const nn_image *image, int32_t channels, nn_image **out);
+
+/* ---- Preprocessing: images to the tensor a model expects ---------------- */
+
+/** Channel layout of the model's input (metadata nn.input.color). @since 1.0 */
+enum {
+    NN_COLOR_AUTO = 0, /**< the model's nn.input.color; else GRAY for 1 input channel, RGB for 3 */
+    NN_COLOR_RGB = 1,
+    NN_COLOR_BGR = 2,
+    NN_COLOR_GRAY = 3
+};
+
+/** How an image is fitted to the input size (metadata nn.input.resize). @since 1.0 */
+enum {
+    NN_RESIZE_AUTO = 0,        /**< the model's nn.input.resize; else STRETCH */
+    NN_RESIZE_STRETCH = 1,     /**< resize to exactly the input size, ignoring the aspect ratio */
+    NN_RESIZE_LETTERBOX = 2,   /**< keep the aspect ratio, fit inside, pad the borders (centred) */
+    NN_RESIZE_CENTER_CROP = 3  /**< keep the aspect ratio, cover the input, crop the centre */
+};
+
+#define NN_PREPROCESS_OPTIONS_VERSION 1
+/**
+ * How images become a float tensor. Every AUTO/0 field falls back to the
+ * model's metadata (see docs/metadata.md), then to the defaults: RGB,
+ * stretch, mean 0, std 1. Initialise with nn_preprocess_options_init().
+ * @since 1.0
+ */
+typedef struct nn_preprocess_options {
+    uint32_t version;     /**< NN_PREPROCESS_OPTIONS_VERSION */
+    int32_t color;        /**< NN_COLOR_* */
+    int32_t resize;       /**< NN_RESIZE_* */
+    int32_t filter;       /**< NN_FILTER_*, default bilinear */
+    int32_t width;        /**< input width where the model's is symbolic (or no model); 0 = the image's */
+    int32_t height;       /**< input height, likewise */
+    int32_t n_mean;       /**< values used from mean[]: 0 = the model's nn.input.mean, 1 = one for every
+                               channel, else one per channel (up to 4) */
+    int32_t n_std;        /**< likewise for std[] and nn.input.std */
+    float mean[4];        /**< subtracted from each channel, on the 0-1 pixel scale */
+    float std[4];         /**< then divided by (must be non-zero) */
+    float pad_value;      /**< letterbox padding on the 0-1 scale before mean/std; default 114/255 */
+    float crop_fraction;  /**< center-crop keeps this fraction of the covering resize, in (0,1]; default 1 */
+} nn_preprocess_options;
+
+/** Fill `options` with defaults (all AUTO) for the given struct version. @since 1.0 */
+NN_API nn_status nn_preprocess_options_init(nn_preprocess_options *options, uint32_t version);
+
+/**
+ * Build the input tensor a model expects from `count` images: per image,
+ * convert the colour (alpha dropped), fit it to the input size (bilinear
+ * with antialiasing, or nearest), scale samples to 0-1, subtract the mean and
+ * divide by the std per channel, and write it planar into a float32
+ * [count, C, H, W] tensor.
+ * The shape comes from the model's first input (rank 4, NCHW, float32): a
+ * fixed N must equal `count`; a fixed C (1 or 3) must fit the colour layout;
+ * symbolic H/W take options->width/height, else the first image's size.
+ * With `model` NULL, everything comes from `options` (AUTO colour = RGB).
+ * @param model   model whose input and metadata to follow, or NULL
+ * @param images  `count` images (count >= 1), read during the call only
+ * @param options NULL for the model's contract as is
+ * @param out     receives a new tensor; free with nn_tensor_free()
+ * @return NN_OK; NN_E_INVALID_ARG (bad option), NN_E_INVALID_MODEL (bad
+ *         nn.input.* metadata), NN_E_SHAPE / NN_E_TYPE (the model's input is
+ *         not an image tensor this fits), NN_E_LIMIT, NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_image_to_tensor(const nn_model *model, const nn_image *const *images, uint32_t count,
+                                    const nn_preprocess_options *options, nn_tensor **out);
+
+/* ---- Classification ----------------------------------------------------- */
+
+/** The top-k classes of each image of an nn_classify() call. @since 1.0 */
+typedef struct nn_classification nn_classification;
+
+/** Whether nn_classify() applies a softmax to the scores. @since 1.0 */
+enum {
+    NN_SOFTMAX_AUTO = 0,   /**< unless the model's output is produced by a Softmax node */
+    NN_SOFTMAX_ALWAYS = 1,
+    NN_SOFTMAX_NEVER = 2   /**< report the raw output values */
+};
+
+#define NN_CLASSIFY_OPTIONS_VERSION 1
+/** Options for nn_classify(). Initialise with nn_classify_options_init(). @since 1.0 */
+typedef struct nn_classify_options {
+    uint32_t version;        /**< NN_CLASSIFY_OPTIONS_VERSION */
+    int32_t softmax;         /**< NN_SOFTMAX_* */
+    uint32_t output_index;   /**< model output holding the class scores; default 0 */
+    uint32_t reserved_u32;   /**< must be 0 */
+    const char *labels;      /**< class names separated by newlines, overriding the model's nn.labels;
+                                  NULL = the model's (copied during the call) */
+    const nn_preprocess_options *preprocess; /**< NULL = the model's contract */
+} nn_classify_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_classify_options_init(nn_classify_options *options, uint32_t version);
+
+/**
+ * Classify images with a model: preprocess them per the model's contract
+ * (nn_image_to_tensor() with options->preprocess), run `session`, turn the
+ * scores into probabilities (see nn_classify_options.softmax) and keep the
+ * top `k` classes of each image, best first (ties: lower index first).
+ * The images run as one batch when the model's batch dimension is symbolic,
+ * else in batches of its fixed N (count must be a multiple of N). The output
+ * must hold (images in the batch) x classes values.
+ * Thread safety: as nn_session_run() — one thread per session; the model
+ * may be shared.
+ * @param session session of the model (its outputs are overwritten)
+ * @param images  `count` images (count >= 1)
+ * @param k       classes kept per image; 0 = all (k larger than the number
+ *                of classes keeps all)
+ * @param options NULL for defaults
+ * @param out     receives the result; free with nn_classification_free()
+ * @return NN_OK; NN_E_INVALID_ARG, NN_E_INVALID_MODEL (nn.labels does not
+ *         match the number of classes), the errors of nn_image_to_tensor()
+ *         and nn_session_run()
+ * @since 1.0
+ */
+NN_API nn_status nn_classify(nn_session *session, const nn_image *const *images, uint32_t count, uint32_t k,
+                             const nn_classify_options *options, nn_classification **out);
+/** Free a result. NULL is a no-op. @since 1.0 */
+NN_API void nn_classification_free(nn_classification *result);
+/** Number of images the result covers (0 for NULL). @since 1.0 */
+NN_API uint32_t nn_classification_image_count(const nn_classification *result);
+/** Number of classes the model scores (0 for NULL). @since 1.0 */
+NN_API uint32_t nn_classification_class_count(const nn_classification *result);
+/** Entries kept for image `image`: min(k, classes); 0 if out of range. @since 1.0 */
+NN_API uint32_t nn_classification_count(const nn_classification *result, uint32_t image);
+/**
+ * Entry `rank` (0 = best) of image `image`. Any out pointer may be NULL.
+ * @param index receives the class index in the model's output
+ * @param score receives the probability (or raw score with NN_SOFTMAX_NEVER)
+ * @param label receives the class name, borrowed (valid until the result is
+ *              freed); "" when there are no labels
+ * @return NN_OK or NN_E_INVALID_ARG (NULL result, image or rank out of range)
+ * @since 1.0
+ */
+NN_API nn_status nn_classification_get(const nn_classification *result, uint32_t image, uint32_t rank,
+                                       uint32_t *index, float *score, const char **label);
+
+/* ---- Editing and saving models ----------------------------------------- */
+
+/*
  * Functions that change a model need exclusive access to it, and every
  * session of the model must be freed first (sessions keep pointers into the
  * graph); nn_model_set_param() only needs no session to be running.

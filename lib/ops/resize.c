@@ -333,7 +333,7 @@ static nn_status resize_nearest(nni_opctx *c, const resize_geom *g)
             map[a][o] = outside ? -1 : nearest_index(s, xo, g->scale[a], x->dims[a]) * strides[a];
         }
     }
-    uint8_t fill[16] = {0};
+    _Alignas(16) uint8_t fill[16] = {0};
     nni_store_f64(fill, x->dtype, s->extrapolation);
     nni_map_copy(y->data, x->data, nn_dtype_size(x->dtype), r, y->dims, (const int64_t *const *)map, fill, c->pool);
     return NN_OK;

@@ -25,6 +25,14 @@ static void usage(FILE *f)
             "                                   give the model a new input size / channel count\n"
             "  replace-head MODEL (--classes N | --labels FILE|a,b,c) [--seed S] --out OUT.onnx\n"
             "                                   a fresh classifier head with N classes\n"
+            "  bench MODEL [--threads N] [--batch B] [--repeat R]\n"
+            "                                   time load and run on seeded inputs; prints load_ms,\n"
+            "                                   median_ms, peak_rss_mb\n"
+            "  classify MODEL IMAGE... [--top K] [--json] [--labels FILE] [--color C] [--resize R]\n"
+            "           [--mean M,..] [--std S,..] [--size WxH] [--threads N]\n"
+            "                                   top-K classes of PNG/JPEG images (see classify --help)\n"
+            "  eval MODEL --data DIR [--threads N] [same overrides]\n"
+            "                                   accuracy and confusion matrix over DIR/<class>/<images>\n"
             "  ops                              list the ONNX operators nn supports\n"
             "  version                          print the library version\n");
 }
@@ -74,6 +82,12 @@ int main(int argc, char **argv)
         return cmd_replace_input(argc - 1, argv + 1);
     if (strcmp(cmd, "replace-head") == 0)
         return cmd_replace_head(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "classify") == 0)
+        return cmd_classify(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "ops") == 0) {
         for (uint32_t i = 0; i < nn_supported_op_count(); i++)
             printf("%s\n", nn_supported_op_name(i));

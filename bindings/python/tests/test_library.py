@@ -146,7 +146,8 @@ def _ctype_of(decl, is_param):
     scalars = {"int32_t": ctypes.c_int32, "nn_status": ctypes.c_int32, "nn_dtype": ctypes.c_int32,
                "uint32_t": ctypes.c_uint32, "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64,
                "size_t": ctypes.c_size_t}
-    structs = {"nn_load_options": _lib.LoadOptions, "nn_session_options": _lib.SessionOptions}
+    structs = {"nn_load_options": _lib.LoadOptions, "nn_session_options": _lib.SessionOptions,
+               "nn_replace_input_options": _lib.ReplaceInputOptions}
     if stars == 0:
         return None if base == "void" else scalars[base]
     if base == "char":

@@ -699,6 +699,66 @@ NN_API nn_status nn_replace_input(nn_model *model, const char *input_name, int32
 NN_API nn_status nn_replace_head(nn_model *model, int32_t num_classes, const char *const *labels, uint32_t n_labels,
                                  uint64_t seed);
 
+/* -- Building a model from layers -------------------------------------- */
+
+/**
+ * A model under construction (the seed's "create a network from layers and
+ * weights without training"): add inputs, parameters, ONNX nodes in
+ * order and outputs, then nn_builder_finish() checks and compiles it into an
+ * nn_model that runs, trains and saves like a loaded one.
+ */
+typedef struct nn_builder nn_builder;
+
+/**
+ * Start a model using the default-domain ONNX `opset` (1..21: operator
+ * semantics and attribute forms follow that opset, as in a loaded file).
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_create(int64_t opset, nn_builder **out);
+/** Free a builder (and everything added, unless finished). NULL is a no-op. @since 1.0 */
+NN_API void nn_builder_free(nn_builder *builder);
+/**
+ * Add a graph input the caller feeds. `dims[i]` -1 is a symbolic dimension,
+ * named `dim_names[i]` when `dim_names` is non-NULL and that entry is too.
+ * @return NN_OK, NN_E_INVALID_ARG (a name already used, bad rank/dims), NN_E_STATE (finished), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_input(nn_builder *builder, const char *name, nn_dtype dtype, int32_t rank,
+                                      const int64_t *dims, const char *const *dim_names);
+/**
+ * Add a parameter (initializer) named `name` with the values of `tensor`
+ * (copied). Float32 parameters are trainable.
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_param(nn_builder *builder, const char *name, const nn_tensor *tensor);
+/**
+ * Append an ONNX node. Every input must already exist (an input, a parameter
+ * or an earlier node's output; "" marks an absent optional input); outputs
+ * must be new names. Attributes are strings "name=value" or
+ * "name:type=value" with type i, f, s, ints, floats or strings; without a
+ * type, "3" is an int, "0.5" a float, "3,3" ints, "0.5,1" floats, anything
+ * else a string (give the type for a one-element list or an integral float,
+ * e.g. "axes:ints=1", "alpha:f=1").
+ * @param name node name; NULL or "" names it after its op and position
+ * @return NN_OK, NN_E_UNSUPPORTED (op nn does not implement), NN_E_NOT_FOUND
+ *         (an input that does not exist yet), NN_E_INVALID_ARG (a malformed
+ *         attribute, a reused output name), NN_E_STATE, NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_node(nn_builder *builder, const char *op_type, const char *name, uint32_t n_inputs,
+                                     const char *const *inputs, uint32_t n_outputs, const char *const *outputs,
+                                     uint32_t n_attrs, const char *const *attrs);
+/** Mark an existing value as a graph output (in call order). @since 1.0 */
+NN_API nn_status nn_builder_add_output(nn_builder *builder, const char *name);
+/**
+ * Check and compile the graph into a model (free with nn_model_free()). The
+ * operators validate their attributes and shapes as when loading a file
+ * (NN_E_INVALID_MODEL, NN_E_SHAPE naming the node). Success or not, the
+ * builder is spent: only nn_builder_free() remains.
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_finish(nn_builder *builder, nn_model **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -830,6 +830,173 @@ START_TEST(test_replace_head_oom_is_atomic)
 }
 END_TEST
 
+
+/* ---- builder ---- */
+
+/* cnn_gap.onnx rebuilt node by node from its own weights. */
+static nn_status build_cnn_gap(const nn_model *src, const int64_t *xdims, const char *const *dim_names, nn_model **out)
+{
+    nn_builder *b = NULL;
+    nn_status st = nn_builder_create(13, &b);
+    if (st != NN_OK)
+        return st;
+    static const char *const params[4] = {"conv.w", "conv.b", "fc.w", "fc.b"};
+    if ((st = nn_builder_add_input(b, "x", NN_DTYPE_FLOAT32, 4, xdims, dim_names)) != NN_OK)
+        goto done;
+    for (int i = 0; i < 4; i++) {
+        nn_tensor *t = NULL;
+        if ((st = nn_model_get_param(src, params[i], &t)) != NN_OK)
+            goto done;
+        st = nn_builder_add_param(b, params[i], t);
+        nn_tensor_free(t);
+        if (st != NN_OK)
+            goto done;
+    }
+    const char *conv_in[3] = {"x", "conv.w", "conv.b"}, *conv_attr[2] = {"kernel_shape=3,3", "pads:ints=1,1,1,1"};
+    const char *gemm_in[3] = {"f", "fc.w", "fc.b"}, *one_axis[1] = {"axis=1"}, *transb[1] = {"transB=1"};
+    if ((st = nn_builder_add_node(b, "Conv", "conv", 3, conv_in, 1, (const char *[]){"c"}, 2, conv_attr)) ||
+        (st = nn_builder_add_node(b, "Relu", NULL, 1, (const char *[]){"c"}, 1, (const char *[]){"r"}, 0, NULL)) ||
+        (st = nn_builder_add_node(b, "GlobalAveragePool", "pool", 1, (const char *[]){"r"}, 1, (const char *[]){"p"}, 0,
+                                  NULL)) ||
+        (st = nn_builder_add_node(b, "Flatten", "flatten", 1, (const char *[]){"p"}, 1, (const char *[]){"f"}, 1,
+                                  one_axis)) ||
+        (st = nn_builder_add_node(b, "Gemm", "fc", 3, gemm_in, 1, (const char *[]){"logits"}, 1, transb)) ||
+        (st = nn_builder_add_node(b, "Softmax", "softmax", 1, (const char *[]){"logits"}, 1, (const char *[]){"y"}, 1,
+                                  one_axis)) ||
+        (st = nn_builder_add_output(b, "y")))
+        goto done;
+    st = nn_builder_finish(b, out);
+done:
+    nn_builder_free(b);
+    return st;
+}
+
+START_TEST(test_builder_matches_loaded_model)
+{
+    nn_model *src = load("models/edit/cnn_gap.onnx");
+    nn_model *m = NULL;
+    ck_assert_ok(build_cnn_gap(src, (int64_t[]){1, 3, 8, 8}, NULL, &m));
+    ck_assert_uint_eq(nn_model_layer_count(m), 6);
+    ck_assert_uint_eq(nn_model_param_count(m), nn_model_param_count(src));
+    int64_t d;
+    ck_assert_ok(nn_model_output_dim(m, 0, 1, &d, NULL));
+    ck_assert_int_eq(d, 5);
+    nn_tensor *x = random_input(4, (int64_t[]){1, 3, 8, 8}, 4);
+    nn_tensor *a = run1(src, x), *b = run1(m, x);
+    ck_assert_float_eq(max_diff(a, b), 0.0f);
+    ck_assert_ok(nn_model_set_metadata(m, "nn.labels", "a\nb\nc\nd\ne"));
+    check_roundtrip(m, tmp("built.onnx"));
+    /* the built model edits like a loaded one */
+    ck_assert_ok(nn_replace_head(m, 2, NULL, 0, 3));
+    ck_assert_ok(nn_replace_input(m, "x", 4, (int64_t[]){-1, 1, 12, 12}, NULL));
+    check_roundtrip(m, tmp("built2.onnx"));
+    nn_model_free(m);
+    /* symbolic batch: the output gets its shape, dtype and symbol */
+    ck_assert_ok(build_cnn_gap(src, (int64_t[]){-1, 3, 8, 8}, (const char *[]){"batch", NULL, NULL, NULL}, &m));
+    nn_dtype dt;
+    int32_t rank;
+    const char *sym;
+    ck_assert_ok(nn_model_output_info(m, 0, NULL, &dt, &rank));
+    ck_assert_int_eq(dt, NN_DTYPE_FLOAT32);
+    ck_assert_int_eq(rank, 2);
+    ck_assert_ok(nn_model_output_dim(m, 0, 0, &d, &sym));
+    ck_assert_int_eq(d, -1);
+    ck_assert_str_eq(sym, "batch");
+    ck_assert_ok(nn_model_output_dim(m, 0, 1, &d, &sym));
+    ck_assert_int_eq(d, 5);
+    nn_tensor *x3 = random_input(4, (int64_t[]){3, 3, 8, 8}, 4);
+    nn_tensor *c = run1(m, x3);
+    ck_assert_int_eq(nn_tensor_dim(c, 0), 3);
+    check_roundtrip(m, tmp("built3.onnx"));
+    nn_tensor_free(c);
+    nn_tensor_free(x3);
+    nn_tensor_free(a);
+    nn_tensor_free(b);
+    nn_tensor_free(x);
+    nn_model_free(m);
+    nn_model_free(src);
+}
+END_TEST
+
+START_TEST(test_builder_errors)
+{
+    nn_builder *b = NULL;
+    nn_model *m = (nn_model *)1;
+    ck_assert_nn(nn_builder_create(0, &b), NN_E_INVALID_ARG);
+    ck_assert_nn(nn_builder_create(22, &b), NN_E_INVALID_ARG);
+    ck_assert_ok(nn_builder_create(13, &b));
+    ck_assert_ok(nn_builder_add_input(b, "x", NN_DTYPE_FLOAT32, 2, (int64_t[]){1, 4}, NULL));
+    ck_assert_nn(nn_builder_add_input(b, "x", NN_DTYPE_FLOAT32, 2, (int64_t[]){1, 4}, NULL), NN_E_INVALID_ARG);
+    ck_assert_nn(nn_builder_add_input(b, "z", NN_DTYPE_FLOAT32, 2, (int64_t[]){1, -2}, NULL), NN_E_INVALID_ARG);
+    nn_tensor *w = random_input(2, (int64_t[]){4, 3}, 1);
+    ck_assert_ok(nn_builder_add_param(b, "w", w));
+    ck_assert_nn(nn_builder_add_param(b, "x", w), NN_E_INVALID_ARG);
+    const char *in[2] = {"x", "w"}, *out[1] = {"h"};
+    ck_assert_nn(nn_builder_add_node(b, "NoSuchOp", NULL, 2, in, 1, out, 0, NULL), NN_E_UNSUPPORTED);
+    ck_assert_nn(nn_builder_add_node(b, "MatMul", NULL, 2, (const char *[]){"x", "nope"}, 1, out, 0, NULL),
+                 NN_E_NOT_FOUND);
+    ck_assert_nn(nn_builder_add_node(b, "MatMul", NULL, 2, in, 1, (const char *[]){"w"}, 0, NULL), NN_E_INVALID_ARG);
+    ck_assert_nn(nn_builder_add_node(b, "Softmax", NULL, 1, in, 1, out, 1, (const char *[]){"axis:ints=a"}),
+                 NN_E_INVALID_ARG);
+    ck_assert_nn(nn_builder_add_node(b, "Softmax", NULL, 1, in, 1, out, 1, (const char *[]){"=3"}), NN_E_INVALID_ARG);
+    ck_assert_nn(nn_builder_add_node(b, "Softmax", NULL, 1, in, 1, out, 2, (const char *[]){"axis=1", "axis=0"}),
+                 NN_E_INVALID_ARG);
+    ck_assert_nn(nn_builder_add_output(b, "h"), NN_E_NOT_FOUND); /* nothing added "h" */
+    ck_assert_ok(nn_builder_add_node(b, "MatMul", "fc", 2, in, 1, out, 0, NULL));
+    ck_assert_ok(nn_builder_add_node(b, "LeakyRelu", "act", 1, out, 1, (const char *[]){"y"}, 1,
+                                     (const char *[]){"alpha:f=2"}));
+    ck_assert_ok(nn_builder_add_output(b, "y"));
+    ck_assert_nn(nn_builder_add_output(b, "y"), NN_E_INVALID_ARG);
+    ck_assert_ok(nn_builder_finish(b, &m));
+    ck_assert_nn(nn_builder_add_output(b, "h"), NN_E_STATE);
+    nn_model *again = (nn_model *)1;
+    ck_assert_nn(nn_builder_finish(b, &again), NN_E_STATE);
+    ck_assert_ptr_null(again);
+    nn_builder_free(b);
+    /* the float attribute stays a float through a save */
+    ck_assert_ok(nn_model_save(m, tmp("leaky.onnx")));
+    nn_model_free(m);
+    /* an attribute the op refuses fails finish, naming the node */
+    ck_assert_ok(nn_builder_create(13, &b));
+    ck_assert_ok(nn_builder_add_input(b, "x", NN_DTYPE_FLOAT32, 2, (int64_t[]){1, 4}, NULL));
+    ck_assert_ok(nn_builder_add_node(b, "Gemm", "g", 2, (const char *[]){"x", "x"}, 1, out, 1,
+                                     (const char *[]){"transA=7"}));
+    ck_assert_ok(nn_builder_add_output(b, "h"));
+    ck_assert_nn(nn_builder_finish(b, &m), NN_E_INVALID_MODEL);
+    ck_assert_msg(strstr(nn_last_error(), "'g'") && strstr(nn_last_error(), "transA"), "%s", nn_last_error());
+    ck_assert_ptr_null(m);
+    nn_builder_free(b);
+    /* no outputs */
+    ck_assert_ok(nn_builder_create(13, &b));
+    ck_assert_nn(nn_builder_finish(b, &m), NN_E_INVALID_MODEL);
+    nn_builder_free(b);
+    nn_builder_free(NULL);
+    nn_tensor_free(w);
+}
+END_TEST
+
+START_TEST(test_builder_oom)
+{
+    nn_model *src = load("models/edit/cnn_gap.onnx");
+    int failures = 0;
+    for (int64_t n = 0; n < 10000; n++) {
+        nn_model *m = NULL;
+        nni_alloc_fail_after(n);
+        nn_status st = build_cnn_gap(src, (int64_t[]){-1, 3, 8, 8}, NULL, &m);
+        nni_alloc_fail_after(-1);
+        if (st == NN_OK) {
+            nn_model_free(m);
+            break;
+        }
+        failures++;
+        ck_assert_msg(st == NN_E_NOMEM, "allocation %lld: %s", (long long)n, nn_last_error());
+        ck_assert_ptr_null(m);
+    }
+    ck_assert_int_gt(failures, 20);
+    nn_model_free(src);
+}
+END_TEST
+
 static void setup(void) { make_tmpdir(); }
 static void teardown(void) { remove_tmpdir(); }
 
@@ -867,6 +1034,12 @@ static Suite *suite(void)
     tcase_add_test(head, test_replace_head_errors);
     tcase_add_test(head, test_replace_head_oom_is_atomic);
     suite_add_tcase(s, head);
+    TCase *build = tcase_create("builder");
+    tcase_add_checked_fixture(build, setup, teardown);
+    tcase_add_test(build, test_builder_matches_loaded_model);
+    tcase_add_test(build, test_builder_errors);
+    tcase_add_test(build, test_builder_oom);
+    suite_add_tcase(s, build);
     return s;
 }
 

@@ -50,7 +50,7 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
     return NN_OK;
 }
 
-static nn_status finish_model(nn_model *m)
+nn_status nni_model_finish(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
     if (st != NN_OK)
@@ -136,7 +136,7 @@ static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path,
         st = nni_onnx_import(bytes, size, base_dir, opts, &m->graph);
     }
     if (st == NN_OK)
-        st = finish_model(m);
+        st = nni_model_finish(m);
     if (st != NN_OK) {
         nn_model_free(m);
         return st;

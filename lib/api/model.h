@@ -13,6 +13,8 @@ struct nn_model {
     int32_t n_params;
 };
 
+/** Compile an imported graph and build the layer and parameter lists. */
+nn_status nni_model_finish(nn_model *m);
 /**
  * Rebuild the layer and parameter lists after the graph changed. The arrays
  * are sized for every node and value at load, so this cannot fail as long

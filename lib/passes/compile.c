@@ -303,6 +303,7 @@ nn_status nni_graph_compile(nni_graph *g)
  * symbols taken as 1 and as 2; a dimension that agrees is fixed. */
 typedef struct {
     bool have;          /* probed */
+    nn_dtype dtype;
     int32_t rank;       /* -1: unknown */
     int64_t dims[NN_MAX_RANK];
     bool varies[NN_MAX_RANK];
@@ -351,6 +352,7 @@ static nn_status probe_outputs(const nni_graph *t, out_probe *probe)
         if (p1.state[v] == NNI_VAL_UNSET || p1.state[v] == NNI_VAL_DYNAMIC)
             continue;
         probe[i].rank = p1.vals[v].rank;
+        probe[i].dtype = p1.vals[v].dtype;
         bool known2 = ok2 && p2.state[v] != NNI_VAL_UNSET && p2.state[v] != NNI_VAL_DYNAMIC &&
                       p2.vals[v].rank == p1.vals[v].rank;
         for (int32_t d = 0; d < p1.vals[v].rank; d++) {
@@ -495,6 +497,7 @@ nn_status nni_graph_reinfer(nni_graph *g, nni_edit *e)
         if (!probe[i].have || probe[i].rank < 0)
             continue; /* keep the declared shape */
         ov->info.rank = probe[i].rank;
+        ov->info.dtype = probe[i].dtype;
         for (int32_t d = 0; d < NN_MAX_RANK; d++) {
             nni_free(ov->dim_sym[d]);
             ov->dim_sym[d] = NULL;

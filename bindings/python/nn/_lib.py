@@ -127,6 +127,13 @@ PROTOTYPES = {
     "nn_replace_input_options_init": (c_status, [ctypes.POINTER(ReplaceInputOptions), u32]),
     "nn_replace_input": (c_status, [p_void, p_char, i32, p_i64, ctypes.POINTER(ReplaceInputOptions)]),
     "nn_replace_head": (c_status, [p_void, i32, pp_char, u32, u64]),
+    "nn_builder_create": (c_status, [i64, pp_void]),
+    "nn_builder_free": (None, [p_void]),
+    "nn_builder_add_input": (c_status, [p_void, p_char, c_dtype, i32, p_i64, pp_char]),
+    "nn_builder_add_param": (c_status, [p_void, p_char, p_void]),
+    "nn_builder_add_node": (c_status, [p_void, p_char, p_char, u32, pp_char, u32, pp_char, u32, pp_char]),
+    "nn_builder_add_output": (c_status, [p_void, p_char]),
+    "nn_builder_finish": (c_status, [p_void, pp_void]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

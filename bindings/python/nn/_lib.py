@@ -58,11 +58,54 @@ class ReplaceInputOptions(ctypes.Structure):
     ]
 
 
+class ImageOptions(ctypes.Structure):
+    """struct nn_image_options (NN_IMAGE_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("apply_orientation", ctypes.c_int32),
+        ("max_pixels", ctypes.c_uint64),
+        ("max_file_bytes", ctypes.c_uint64),
+    ]
+
+
+class PreprocessOptions(ctypes.Structure):
+    """struct nn_preprocess_options (NN_PREPROCESS_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("color", ctypes.c_int32),
+        ("resize", ctypes.c_int32),
+        ("filter", ctypes.c_int32),
+        ("width", ctypes.c_int32),
+        ("height", ctypes.c_int32),
+        ("n_mean", ctypes.c_int32),
+        ("n_std", ctypes.c_int32),
+        ("mean", ctypes.c_float * 4),
+        ("std", ctypes.c_float * 4),
+        ("pad_value", ctypes.c_float),
+        ("crop_fraction", ctypes.c_float),
+    ]
+
+
+class ClassifyOptions(ctypes.Structure):
+    """struct nn_classify_options (NN_CLASSIFY_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("softmax", ctypes.c_int32),
+        ("output_index", ctypes.c_uint32),
+        ("reserved_u32", ctypes.c_uint32),
+        ("labels", ctypes.c_char_p),
+        ("preprocess", ctypes.POINTER(PreprocessOptions)),
+    ]
+
+
 LOAD_OPTIONS_VERSION = 1
 SESSION_OPTIONS_VERSION = 1
 REPLACE_INPUT_OPTIONS_VERSION = 1
 NN_PARAM_TRAINABLE = 0x1
 NN_PARAM_NEW_HEAD = 0x2
+IMAGE_OPTIONS_VERSION = 1
+PREPROCESS_OPTIONS_VERSION = 1
+CLASSIFY_OPTIONS_VERSION = 1
 
 # name: (restype, [argtypes]). Handles are void pointers (opaque structs).
 PROTOTYPES = {
@@ -134,6 +177,31 @@ PROTOTYPES = {
     "nn_builder_add_node": (c_status, [p_void, p_char, p_char, u32, pp_char, u32, pp_char, u32, pp_char]),
     "nn_builder_add_output": (c_status, [p_void, p_char]),
     "nn_builder_finish": (c_status, [p_void, pp_void]),
+    # images
+    "nn_image_options_init": (c_status, [ctypes.POINTER(ImageOptions), u32]),
+    "nn_image_load": (c_status, [p_char, ctypes.POINTER(ImageOptions), pp_void]),
+    "nn_image_load_memory": (c_status, [p_void, size_t, ctypes.POINTER(ImageOptions), pp_void]),
+    "nn_image_create": (c_status, [i32, i32, i32, c_dtype, p_void, pp_void]),
+    "nn_image_free": (None, [p_void]),
+    "nn_image_width": (i32, [p_void]),
+    "nn_image_height": (i32, [p_void]),
+    "nn_image_channels": (i32, [p_void]),
+    "nn_image_dtype": (c_dtype, [p_void]),
+    "nn_image_data": (p_void, [p_void]),
+    "nn_image_resize": (c_status, [p_void, i32, i32, i32, pp_void]),
+    "nn_image_crop": (c_status, [p_void, i32, i32, i32, i32, pp_void]),
+    "nn_image_convert": (c_status, [p_void, i32, pp_void]),
+    # preprocessing, classification
+    "nn_preprocess_options_init": (c_status, [ctypes.POINTER(PreprocessOptions), u32]),
+    "nn_image_to_tensor": (c_status, [p_void, pp_void, u32, ctypes.POINTER(PreprocessOptions), pp_void]),
+    "nn_classify_options_init": (c_status, [ctypes.POINTER(ClassifyOptions), u32]),
+    "nn_classify": (c_status, [p_void, pp_void, u32, u32, ctypes.POINTER(ClassifyOptions), pp_void]),
+    "nn_classification_free": (None, [p_void]),
+    "nn_classification_image_count": (u32, [p_void]),
+    "nn_classification_class_count": (u32, [p_void]),
+    "nn_classification_count": (u32, [p_void, u32]),
+    "nn_classification_get": (c_status, [p_void, u32, u32, ctypes.POINTER(u32), ctypes.POINTER(ctypes.c_float),
+                                         pp_char]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

@@ -769,6 +769,215 @@ NN_API uint32_t nn_classification_count(const nn_classification *result, uint32_
 NN_API nn_status nn_classification_get(const nn_classification *result, uint32_t image, uint32_t rank,
                                        uint32_t *index, float *score, const char **label);
 
+/* ---- Editing and saving models ----------------------------------------- */
+
+/*
+ * Functions that change a model need exclusive access to it, and every
+ * session of the model must be freed first (sessions keep pointers into the
+ * graph); nn_model_set_param() only needs no session to be running.
+ * A failed edit leaves the model unchanged.
+ */
+
+/**
+ * Write the model as ONNX to `path`: its live layers with their attributes,
+ * every tensor they read as an initializer (raw_data; constants nn folded at
+ * load included), the graph inputs and outputs with types and shapes
+ * (symbolic dimensions kept by name), the model's default-domain opset with
+ * the IR version ONNX released it with (e.g. opset 13 -> IR 7, 17 -> IR 8),
+ * producer "nn" and all metadata (nn_model_set_metadata() changes included).
+ * The file is written to a temporary file in the same folder, synced, and
+ * renamed over `path`: an existing file is replaced whole or not at all.
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_IO (folder not writable, disk full;
+ *         the old file is intact and no temporary is left), NN_E_NOMEM,
+ *         NN_E_UNSUPPORTED (an attribute kind nn cannot write, e.g. a subgraph)
+ * @since 1.0
+ */
+NN_API nn_status nn_model_save(const nn_model *model, const char *path);
+/**
+ * Serialize the model as ONNX (the bytes nn_model_save() writes) into a new
+ * buffer; release `*data` with nn_free(). On failure `*data` is NULL.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_save_memory(const nn_model *model, void **data, size_t *size);
+
+/**
+ * Set metadata_props key `key` to `value` (both copied), replacing an
+ * existing value; `value` NULL removes the key. Keys nn reads are documented
+ * in docs/ (nn.labels, nn.input.*). Invalidates strings previously returned
+ * by nn_model_metadata() for that key.
+ * @return NN_OK, NN_E_INVALID_ARG (NULL model or key, empty key), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_model_set_metadata(nn_model *model, const char *key, const char *value);
+/** Number of metadata entries. @since 1.0 */
+NN_API uint32_t nn_model_metadata_count(const nn_model *model);
+/**
+ * Metadata entry `index` (in file order): key and value, borrowed until the
+ * model is freed or its metadata changes. Either out pointer may be NULL.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_metadata_at(const nn_model *model, uint32_t index, const char **key, const char **value);
+
+/* -- Parameters: the tensors the layers read (weights, biases, running
+ *    statistics, other initializers and the constants nn folded from them;
+ *    not the constants computed from input shapes). -- */
+
+/** The parameter is trained by default (a float initializer that is not a BatchNormalization running statistic). */
+#define NN_PARAM_TRAINABLE 0x1u
+/** The parameter was created by nn_replace_head() (a full freeze leaves it trainable). */
+#define NN_PARAM_NEW_HEAD 0x2u
+
+/** Number of parameter tensors (see nn_model_param_count() for the number of trainable elements). @since 1.0 */
+NN_API uint32_t nn_model_param_tensor_count(const nn_model *model);
+/**
+ * Describe parameter `index` (0 .. nn_model_param_tensor_count()-1, in a
+ * stable order until the model is edited): its name (borrowed), element
+ * type, rank, dimensions (`dims` receives `rank` values; pass an array of
+ * NN_MAX_RANK) and NN_PARAM_* flags. Any out pointer may be NULL.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_param_info(const nn_model *model, uint32_t index, const char **name, nn_dtype *dtype,
+                                     int32_t *rank, int64_t *dims, uint32_t *flags);
+/**
+ * Copy parameter `name` into a new tensor (`*out`, free with
+ * nn_tensor_free()). A copy, so it stays valid and unchanged whatever
+ * happens to the model; write values back with nn_model_set_param().
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_NOT_FOUND (no parameter of that name), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_model_get_param(const nn_model *model, const char *name, nn_tensor **out);
+/**
+ * Overwrite parameter `name` with the values of `tensor` (copied; nn keeps
+ * no pointer to it). The element type and shape must be the parameter's:
+ * this sets weights (assembling a network from known weights), it does not
+ * change the architecture. Sessions created earlier see the new values; no
+ * session may be running during the call.
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_NOT_FOUND (no parameter of that
+ *         name, e.g. a computed value), NN_E_TYPE, NN_E_SHAPE
+ * @since 1.0
+ */
+NN_API nn_status nn_model_set_param(nn_model *model, const char *name, const nn_tensor *tensor);
+
+/* -- Changing the input ------------------------------------------------- */
+
+#define NN_REPLACE_INPUT_OPTIONS_VERSION 1
+/** Options for nn_replace_input(). Initialise with nn_replace_input_options_init(). */
+typedef struct nn_replace_input_options {
+    uint32_t version;       /**< NN_REPLACE_INPUT_OPTIONS_VERSION */
+    int32_t channel_axis;   /**< axis of the channels (default 1: NCHW); negative counts from the end */
+} nn_replace_input_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_replace_input_options_init(nn_replace_input_options *options, uint32_t version);
+
+/**
+ * Give graph input `input_name` new dimensions and adapt the model to them:
+ * the seed's "change the model, not the data".
+ *  - `rank` must be the input's rank; `dims[i]` > 0 sets dimension i, -1
+ *    keeps it (fixed or symbolic, e.g. the batch).
+ *  - Spatial sizes: shapes are re-inferred through the whole graph,
+ *    including shape computations nn folded at load. A layer that cannot
+ *    take the new size (e.g. Flatten -> Gemm with a fixed width, a Reshape to
+ *    a constant shape) makes the call fail with NN_E_SHAPE naming it.
+ *  - Channels (the dimension at `channel_axis`): every layer reading the
+ *    input must be a Conv (group 1). C -> 1 sums its weights over the input
+ *    channels, so a one-channel image gives exactly the output of its
+ *    replicated C-channel version; 1 -> C divides them by C (replicated).
+ *    Other changes are NN_E_UNSUPPORTED. Metadata follows: nn.input.color
+ *    becomes GRAY (1 channel) or RGB (1 -> 3), nn.input.mean/std lists are
+ *    averaged (C -> 1; exact when the channels share them) or replicated.
+ * With a symbolic dimension left, the graph is checked with it taken as 1.
+ * @param options NULL for defaults
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_NOT_FOUND (no such input),
+ *         NN_E_SHAPE, NN_E_UNSUPPORTED, NN_E_NOMEM; on failure the model is unchanged
+ * @since 1.0
+ */
+NN_API nn_status nn_replace_input(nn_model *model, const char *input_name, int32_t rank, const int64_t *dims,
+                                  const nn_replace_input_options *options);
+
+/* -- Replacing the classifier head -------------------------------------- */
+
+/**
+ * Replace the final classifier with a fresh one of `num_classes` outputs.
+ * The classifier is found walking back from the first graph output through
+ * Softmax, LogSoftmax, Flatten, Reshape, Squeeze, Identity, Dropout, Relu,
+ * GlobalAveragePool, AveragePool and ReduceMean: a Gemm, a MatMul (+ Add of
+ * a bias), or a 1x1 Conv (SqueezeNet/DarkNet style). Its weight and bias get
+ * new tensors, Xavier/Glorot-uniform weights U(-a, a), a = sqrt(6 /
+ * (fan_in + num_classes)), and zero biases, drawn from `seed` (same seed,
+ * same weights); the layers after it are kept and shapes re-inferred (a
+ * Reshape to a constant shape holding the old class count is updated). The
+ * new tensors are flagged NN_PARAM_NEW_HEAD.
+ * @param labels   `n_labels` class names stored (copied) as nn.labels, one
+ *                 per class, no newlines; NULL/0 removes nn.labels
+ * @return NN_OK, NN_E_INVALID_ARG (num_classes < 1, label count or content),
+ *         NN_E_UNSUPPORTED (no classifier found; the message says what was
+ *         found instead), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
+ * @since 1.0
+ */
+NN_API nn_status nn_replace_head(nn_model *model, int32_t num_classes, const char *const *labels, uint32_t n_labels,
+                                 uint64_t seed);
+
+/* -- Building a model from layers -------------------------------------- */
+
+/**
+ * A model under construction (the seed's "create a network from layers and
+ * weights without training"): add inputs, parameters, ONNX nodes in
+ * order and outputs, then nn_builder_finish() checks and compiles it into an
+ * nn_model that runs, trains and saves like a loaded one.
+ */
+typedef struct nn_builder nn_builder;
+
+/**
+ * Start a model using the default-domain ONNX `opset` (1..21: operator
+ * semantics and attribute forms follow that opset, as in a loaded file).
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_create(int64_t opset, nn_builder **out);
+/** Free a builder (and everything added, unless finished). NULL is a no-op. @since 1.0 */
+NN_API void nn_builder_free(nn_builder *builder);
+/**
+ * Add a graph input the caller feeds. `dims[i]` -1 is a symbolic dimension,
+ * named `dim_names[i]` when `dim_names` is non-NULL and that entry is too.
+ * @return NN_OK, NN_E_INVALID_ARG (a name already used, bad rank/dims), NN_E_STATE (finished), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_input(nn_builder *builder, const char *name, nn_dtype dtype, int32_t rank,
+                                      const int64_t *dims, const char *const *dim_names);
+/**
+ * Add a parameter (initializer) named `name` with the values of `tensor`
+ * (copied). Float32 parameters are trainable.
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_param(nn_builder *builder, const char *name, const nn_tensor *tensor);
+/**
+ * Append an ONNX node. Every input must already exist (an input, a parameter
+ * or an earlier node's output; "" marks an absent optional input); outputs
+ * must be new names. Attributes are strings "name=value" or
+ * "name:type=value" with type i, f, s, ints, floats or strings; without a
+ * type, "3" is an int, "0.5" a float, "3,3" ints, "0.5,1" floats, anything
+ * else a string (give the type for a one-element list or an integral float,
+ * e.g. "axes:ints=1", "alpha:f=1").
+ * @param name node name; NULL or "" names it after its op and position
+ * @return NN_OK, NN_E_UNSUPPORTED (op nn does not implement), NN_E_NOT_FOUND
+ *         (an input that does not exist yet), NN_E_INVALID_ARG (a malformed
+ *         attribute, a reused output name), NN_E_STATE, NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_node(nn_builder *builder, const char *op_type, const char *name, uint32_t n_inputs,
+                                     const char *const *inputs, uint32_t n_outputs, const char *const *outputs,
+                                     uint32_t n_attrs, const char *const *attrs);
+/** Mark an existing value as a graph output (in call order). @since 1.0 */
+NN_API nn_status nn_builder_add_output(nn_builder *builder, const char *name);
+/**
+ * Check and compile the graph into a model (free with nn_model_free()). The
+ * operators validate their attributes and shapes as when loading a file
+ * (NN_E_INVALID_MODEL, NN_E_SHAPE naming the node). Success or not, the
+ * builder is spent: only nn_builder_free() remains.
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_finish(nn_builder *builder, nn_model **out);
+
 #ifdef __cplusplus
 }
 #endif

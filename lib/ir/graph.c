@@ -162,6 +162,20 @@ const char *nni_graph_meta(const nni_graph *g, const char *key)
     return NULL;
 }
 
+void nni_graph_remove_meta(nni_graph *g, const char *key)
+{
+    for (int32_t i = 0; i < g->n_meta; i++) {
+        if (strcmp(g->meta_keys[i], key) == 0) {
+            nni_free(g->meta_keys[i]);
+            nni_free(g->meta_values[i]);
+            memmove(&g->meta_keys[i], &g->meta_keys[i + 1], (size_t)(g->n_meta - i - 1) * sizeof *g->meta_keys);
+            memmove(&g->meta_values[i], &g->meta_values[i + 1], (size_t)(g->n_meta - i - 1) * sizeof *g->meta_values);
+            g->n_meta--;
+            return;
+        }
+    }
+}
+
 /*
  * Kahn's algorithm over value producers. Values with no producer must be
  * graph inputs or constants; anything else is a dangling reference.

@@ -50,6 +50,14 @@ class SessionOptions(ctypes.Structure):
     ]
 
 
+class ReplaceInputOptions(ctypes.Structure):
+    """struct nn_replace_input_options (NN_REPLACE_INPUT_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("channel_axis", ctypes.c_int32),
+    ]
+
+
 class ImageOptions(ctypes.Structure):
     """struct nn_image_options (NN_IMAGE_OPTIONS_VERSION 1)."""
     _fields_ = [
@@ -140,6 +148,9 @@ class TrainerStats(ctypes.Structure):
 
 LOAD_OPTIONS_VERSION = 1
 SESSION_OPTIONS_VERSION = 1
+REPLACE_INPUT_OPTIONS_VERSION = 1
+NN_PARAM_TRAINABLE = 0x1
+NN_PARAM_NEW_HEAD = 0x2
 IMAGE_OPTIONS_VERSION = 1
 PREPROCESS_OPTIONS_VERSION = 1
 CLASSIFY_OPTIONS_VERSION = 1
@@ -195,6 +206,27 @@ PROTOTYPES = {
     "nn_session_run": (c_status, [p_void, u32, pp_char, pp_void]),
     "nn_session_output_count": (u32, [p_void]),
     "nn_session_output": (p_void, [p_void, u32]),
+    # editing and saving models
+    "nn_model_save": (c_status, [p_void, p_char]),
+    "nn_model_save_memory": (c_status, [p_void, pp_void, ctypes.POINTER(size_t)]),
+    "nn_model_set_metadata": (c_status, [p_void, p_char, p_char]),
+    "nn_model_metadata_count": (u32, [p_void]),
+    "nn_model_metadata_at": (c_status, [p_void, u32, pp_char, pp_char]),
+    "nn_model_param_tensor_count": (u32, [p_void]),
+    "nn_model_param_info": (c_status, [p_void, u32, pp_char, ctypes.POINTER(c_dtype), ctypes.POINTER(i32), p_i64,
+                                       ctypes.POINTER(u32)]),
+    "nn_model_get_param": (c_status, [p_void, p_char, pp_void]),
+    "nn_model_set_param": (c_status, [p_void, p_char, p_void]),
+    "nn_replace_input_options_init": (c_status, [ctypes.POINTER(ReplaceInputOptions), u32]),
+    "nn_replace_input": (c_status, [p_void, p_char, i32, p_i64, ctypes.POINTER(ReplaceInputOptions)]),
+    "nn_replace_head": (c_status, [p_void, i32, pp_char, u32, u64]),
+    "nn_builder_create": (c_status, [i64, pp_void]),
+    "nn_builder_free": (None, [p_void]),
+    "nn_builder_add_input": (c_status, [p_void, p_char, c_dtype, i32, p_i64, pp_char]),
+    "nn_builder_add_param": (c_status, [p_void, p_char, p_void]),
+    "nn_builder_add_node": (c_status, [p_void, p_char, p_char, u32, pp_char, u32, pp_char, u32, pp_char]),
+    "nn_builder_add_output": (c_status, [p_void, p_char]),
+    "nn_builder_finish": (c_status, [p_void, pp_void]),
     # images
     "nn_image_options_init": (c_status, [ctypes.POINTER(ImageOptions), u32]),
     "nn_image_load": (c_status, [p_char, ctypes.POINTER(ImageOptions), pp_void]),

@@ -149,7 +149,8 @@ def _ctype_of(decl, is_param):
     structs = {"nn_load_options": _lib.LoadOptions, "nn_session_options": _lib.SessionOptions,
                "nn_image_options": _lib.ImageOptions, "nn_preprocess_options": _lib.PreprocessOptions,
                "nn_classify_options": _lib.ClassifyOptions, "nn_trainer_options": _lib.TrainerOptions,
-               "nn_trainer_stats": _lib.TrainerStats}
+               "nn_trainer_stats": _lib.TrainerStats,
+               "nn_replace_input_options": _lib.ReplaceInputOptions}
     if stars == 0:
         return None if base == "void" else scalars[base]
     if base == "char":

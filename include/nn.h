@@ -911,8 +911,9 @@ NN_API nn_status nn_replace_input(nn_model *model, const char *input_name, int32
  * @param labels   `n_labels` class names stored (copied) as nn.labels, one
  *                 per class, no newlines; NULL/0 removes nn.labels
  * @return NN_OK, NN_E_INVALID_ARG (num_classes < 1, label count or content),
- *         NN_E_UNSUPPORTED (no classifier found; the message says what was
- *         found instead), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
+ *         NN_E_UNSUPPORTED (no classifier found, the message says what was
+ *         found instead; a detection model, i.e. one with nn.detect.family
+ *         metadata), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
  * @since 1.0
  */
 NN_API nn_status nn_replace_head(nn_model *model, int32_t num_classes, const char *const *labels, uint32_t n_labels,

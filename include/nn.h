@@ -322,7 +322,7 @@ NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t in
 
 /** Which layers nn_freeze()/nn_unfreeze() select. @since 1.0 */
 enum {
-    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused) */
+    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused); freezing all keeps a head made by nn_replace_head() trainable */
     NN_SELECT_FIRST = 1,   /**< the first `count` parameterized layers in topological order */
     NN_SELECT_LAYER = 2,   /**< the layer named `name` */
     NN_SELECT_PATTERN = 3  /**< layers whose name matches the shell pattern `name` (fnmatch: * ? [...]) */

@@ -1,6 +1,6 @@
 /*
- * grad_conv.c — backward of Conv (any group count, strides, pads,
- * dilations, 1-D to 6-D). Per image and group, with the forward's
+ * grad_conv.c — backward of Conv and ConvTranspose (any group count,
+ * strides, pads, dilations, 1-D to 6-D). Per image and group, with the forward's
  * Y_g = W_g * cols(X_g):
  *   dW_g += dY_g * cols(X_g)^T    (im2col + GEMM)
  *   dX_g += col2im(W_g^T * dY_g)  (GEMM + col2im)
@@ -315,6 +315,55 @@ static nn_status gemm_backward(nni_gradctx *gc, const nni_conv_shape *sh, const 
     return NN_OK;
 }
 
+/* ---- ConvTranspose: the forward is Y_g = col2im(W_g^T * X_g); its adjoint
+ * reads columns of dY with im2col (image = Y, columns = X positions):
+ *   dX_g += W_g * cols(dY_g)      dW_g += X_g * cols(dY_g)^T ---- */
+
+static nn_status transpose_backward(nni_gradctx *gc, const nni_conv_shape *sh, const float *x, const float *w,
+                                    const float *dy, float *dx, float *dwt)
+{
+    nni_pool *pool = gc->fwd.pool;
+    const int64_t Cg = sh->Cg, Mg = sh->Mg, rows = Mg * sh->kvol, xvol = sh->xvol, yvol = sh->yvol;
+    if (xvol == 0 || Cg == 0)
+        return NN_OK;
+    int64_t chunk = xvol;
+    if (rows * chunk > COL_BUDGET)
+        chunk = COL_BUDGET / rows < 64 ? 64 : COL_BUDGET / rows;
+    chunk = min64(chunk, xvol);
+    const int32_t threads = nni_pool_threads(pool);
+    size_t ws_bytes = 0;
+    const int64_t lens[2] = {chunk, xvol % chunk ? xvol % chunk : chunk};
+    for (int t = 0; t < 2; t++) {
+        size_t a = nni_sgemm_workspace(Cg, lens[t], rows, threads); /* dX: Cg x positions over rows */
+        size_t b = nni_sgemm_workspace(Cg, rows, lens[t], threads); /* dW: Cg x rows over positions */
+        ws_bytes = a > ws_bytes ? a : ws_bytes;
+        ws_bytes = b > ws_bytes ? b : ws_bytes;
+    }
+    const size_t col_bytes = align64((size_t)rows * (size_t)chunk * sizeof(float));
+    char *scratch = nni_grad_scratch(gc, col_bytes + ws_bytes);
+    if (!scratch)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution backward scratch", col_bytes + ws_bytes);
+    float *col = (float *)scratch;
+    void *ws = scratch + col_bytes;
+    for (int64_t n = 0; n < sh->N; n++)
+        for (int64_t gi = 0; gi < sh->group; gi++) {
+            const float *xg = x + (n * sh->C + gi * Cg) * xvol;
+            const float *wg = w + gi * Cg * rows;
+            const float *dyg = dy + (n * sh->M + gi * Mg) * yvol;
+            for (int64_t p0 = 0; p0 < xvol; p0 += chunk) {
+                const int64_t p1 = min64(p0 + chunk, xvol), np = p1 - p0;
+                nni_im2col(&sh->g, Mg, dyg, p0, p1, col, pool);
+                if (dx)
+                    nni_sgemm_ws(false, false, Cg, np, rows, 1.0f, wg, rows, col, np, 1.0f,
+                                 dx + (n * sh->C + gi * Cg) * xvol + p0, xvol, ws, pool);
+                if (dwt)
+                    nni_sgemm_ws(false, true, Cg, rows, np, 1.0f, xg + p0, xvol, col, np, 1.0f, dwt + gi * Cg * rows,
+                                 rows, ws, pool);
+            }
+        }
+    return NN_OK;
+}
+
 nn_status nni_grad_conv(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
@@ -328,8 +377,6 @@ nn_status nni_grad_conv(nni_gradctx *g)
     nni_conv_shape sh;
     if ((st = nni_conv_resolve(c, &sh)) != NN_OK)
         return st;
-    if (sh.transpose)
-        return nni_error(NN_E_UNSUPPORTED, "backward of ConvTranspose is not supported");
     if (nni_tensor_count(dyt) != sh.N * sh.M * sh.yvol)
         return nni_error(NN_E_SHAPE, "output gradient has %lld elements, expected %lld", (long long)nni_tensor_count(dyt),
                          (long long)(sh.N * sh.M * sh.yvol));
@@ -343,6 +390,8 @@ nn_status nni_grad_conv(nni_gradctx *g)
     }
     if (!dx && !dw)
         return NN_OK;
+    if (sh.transpose)
+        return transpose_backward(g, &sh, x, w, dy, dx, dw);
     if (sh.Cg == 1 && sh.g.nd <= 2)
         return depthwise_backward(g, &sh, x, w, dy, dx, dw);
     return gemm_backward(g, &sh, x, w, dy, dx, dw);

@@ -587,7 +587,8 @@ static void expect_grad(const char *what, const nn_tensor *got, const double *wa
     }
 }
 
-/* Sizes past the im2col chunk budget, and bigger depthwise planes, against the naive loops. */
+/* Sizes past the im2col chunk budget, bigger depthwise planes and batches of
+ * small images (gathered side by side) against the naive loops. */
 START_TEST(test_grad_conv_large)
 {
     static const conv_cfg cfgs[] = {
@@ -595,6 +596,9 @@ START_TEST(test_grad_conv_large)
         {2, 2, 8, 8, 8, {64, 61}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, NULL, true},   /* depthwise */
         {2, 2, 16, 12, 4, {23, 29}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, NULL, true}, /* grouped dilated */
         {2, 3, 32, 24, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, NULL, true}, /* pointwise */
+        {2, 5, 64, 16, 1, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, NULL, true}, /* images 2+2+1 side by side */
+        {2, 6, 128, 128, 1, {64, 64}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, NULL, false}, /* pointwise 4+2 */
+        {2, 7, 24, 36, 3, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, NULL, true},   /* grouped, all 7 at once */
     };
     nni_pool *pool = NULL;
     ck_assert_ok(nni_pool_create(2, &pool));
@@ -607,7 +611,10 @@ START_TEST(test_grad_conv_large)
         int64_t pads[4] = {cc->pb[0], cc->pb[1], cc->pe[0], cc->pe[1]};
         gc_rand(&g, true, 4, xd);
         gc_rand(&g, true, 4, wd);
-        gc_rand(&g, true, 1, &cc->M);
+        if (cc->bias)
+            gc_rand(&g, true, 1, &cc->M);
+        else
+            gc_range(&g, true, 0, 0, 1, &cc->M);
         attr_int(&g.at, "group", cc->group);
         attr_ints(&g.at, "strides", 2, cc->stride);
         attr_ints(&g.at, "dilations", 2, cc->dil);

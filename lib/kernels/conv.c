@@ -108,7 +108,7 @@ static void row_offsets(const nni_conv_geom *g, int64_t kidx, int64_t *koff)
 
 typedef struct {
     const nni_conv_geom *g;
-    int64_t kvol, ivol, p0, p1;
+    int64_t kvol, ivol, p0, p1, ld;
     const float *x;
     float *col;
     const float *colr;
@@ -119,20 +119,26 @@ static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const patch_job *j = arg;
     (void)tid;
-    int64_t n = j->p1 - j->p0;
     for (int64_t r = begin; r < end; r++) {
         int64_t koff[NNI_CONV_MAX_DIMS];
         row_offsets(j->g, r % j->kvol, koff);
-        walk_row(j->g, koff, j->p0, j->p1, j->x + (r / j->kvol) * j->ivol, j->col + r * n, NULL, NULL);
+        walk_row(j->g, koff, j->p0, j->p1, j->x + (r / j->kvol) * j->ivol, j->col + r * j->ld, NULL, NULL);
     }
 }
 
 void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
                 nni_pool *pool)
 {
+    nni_im2col_ld(g, channels, x, p0, p1, col, p1 - p0, pool);
+}
+
+void nni_im2col_ld(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
+                   int64_t ld, nni_pool *pool)
+{
     if (p1 <= p0 || channels <= 0)
         return;
-    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .x = x, .col = col};
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .ld = ld, .x = x,
+                   .col = col};
     int64_t rows = channels * j.kvol;
     int64_t grain = max64(1, 32768 / (p1 - p0));
     nni_parallel_for(pool, rows, grain, im2col_task, &j);
@@ -142,22 +148,28 @@ static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const patch_job *j = arg;
     (void)tid;
-    int64_t n = j->p1 - j->p0;
     for (int64_t c = begin; c < end; c++)
         for (int64_t kidx = 0; kidx < j->kvol; kidx++) {
             int64_t koff[NNI_CONV_MAX_DIMS];
             int64_t r = c * j->kvol + kidx;
             row_offsets(j->g, kidx, koff);
-            walk_row(j->g, koff, j->p0, j->p1, NULL, NULL, j->y + c * j->ivol, j->colr + r * n);
+            walk_row(j->g, koff, j->p0, j->p1, NULL, NULL, j->y + c * j->ivol, j->colr + r * j->ld);
         }
 }
 
 void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, float *y,
                 nni_pool *pool)
 {
+    nni_col2im_ld(g, channels, col, p0, p1, p1 - p0, y, pool);
+}
+
+void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, int64_t ld,
+                   float *y, nni_pool *pool)
+{
     if (p1 <= p0 || channels <= 0)
         return;
-    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .colr = col, .y = y};
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .ld = ld, .colr = col,
+                   .y = y};
     int64_t grain = max64(1, 32768 / ((p1 - p0) * j.kvol));
     nni_parallel_for(pool, channels, grain, col2im_task, &j);
 }

@@ -226,6 +226,46 @@ START_TEST(test_sgemm_all_kernels)
 }
 END_TEST
 
+/* Pre-packed B (the layout im2col writes) against the plain entry point. */
+START_TEST(test_sgemm_packed_b)
+{
+    static const char *const archs[] = {"generic", "avx2", "avx512"};
+    static const int64_t shapes[][3] = {{1, 1, 1}, {1, 50, 7}, {9, 1, 30}, {13, 97, 300}, {64, 200, 576}, {5, 49, 3}};
+    nni_pool *pool = NULL;
+    ck_assert_ok(nni_pool_create(2, &pool));
+    for (int a = 0; a < 3; a++) {
+        if (!nni_sgemm_force_arch(archs[a]))
+            continue;
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            int64_t M = shapes[i][0], N = shapes[i][1], K = shapes[i][2], nr = nni_sgemm_nr();
+            int64_t np = (N + nr - 1) / nr * nr;
+            float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+            float *Bp = nni_malloc_aligned(sizeof(float) * (size_t)(K * np));
+            float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
+            fill_random(A, M * K);
+            fill_random(B, K * N);
+            fill_random(C1, M * N);
+            memcpy(C2, C1, sizeof(float) * (size_t)(M * N));
+            nni_sgemm_pack_b(N, K, B, N, Bp);
+            nni_pool *p = i % 2 ? pool : NULL;
+            size_t wsb = nni_sgemm_packed_workspace(M, N, K, nni_pool_threads(p));
+            void *ws = nni_malloc_aligned(wsb);
+            nni_sgemm_packed_ws(false, M, N, K, 0.5f, A, K, Bp, 0.25f, C1, N, ws, p);
+            nni_sgemm(false, false, M, N, K, 0.5f, A, K, B, N, 0.25f, C2, N, p);
+            for (int64_t t = 0; t < M * N; t++)
+                ck_assert_msg(fabsf(C1[t] - C2[t]) <= 1e-4f * (1.0f + fabsf(C2[t])) * (1.0f + (float)K / 64),
+                              "packed sgemm[%s] %lldx%lldx%lld element %lld: %g vs %g", archs[a], (long long)M,
+                              (long long)N, (long long)K, (long long)t, (double)C1[t], (double)C2[t]);
+            nni_free_aligned(ws);
+            nni_free_aligned(Bp);
+            free(A), free(B), free(C1), free(C2);
+        }
+    }
+    nni_sgemm_force_arch(NULL);
+    nni_pool_free(pool);
+}
+END_TEST
+
 /* ---- Conv ---- */
 
 typedef struct {
@@ -373,11 +413,18 @@ START_TEST(test_conv_random)
 {
     nni_pool *pool = NULL;
     ck_assert_ok(nni_pool_create(2, &pool));
-    for (int iter = 0; iter < 400; iter++) {
-        conv_case cc;
-        random_conv_case(&cc, (int32_t)(1 + iter % 3), iter / 3 % 4);
-        check_conv_case(&cc, iter % 2 ? pool : NULL);
+    /* every GEMM micro-kernel (panel widths differ), the best one most */
+    static const char *const archs[] = {"generic", "avx2", "avx512", NULL};
+    for (int a = 0; a < 4; a++) {
+        if (!nni_sgemm_force_arch(archs[a]))
+            continue;
+        for (int iter = 0; iter < (a == 3 ? 400 : 100); iter++) {
+            conv_case cc;
+            random_conv_case(&cc, (int32_t)(1 + iter % 3), iter / 3 % 4);
+            check_conv_case(&cc, iter % 2 ? pool : NULL);
+        }
     }
+    nni_sgemm_force_arch(NULL);
     nni_pool_free(pool);
 }
 END_TEST
@@ -400,6 +447,12 @@ START_TEST(test_conv_large)
         /* depthwise 3x3 stride 2 */
         {.nd = 2, .N = 1, .C = 32, .M = 32, .group = 32, .in = {57, 33}, .k = {3, 3}, .stride = {2, 2},
          .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        /* one output channel: matrix-vector columns, chunked */
+        {.nd = 2, .N = 1, .C = 64, .M = 1, .group = 1, .in = {48, 50}, .k = {3, 3}, .stride = {1, 1},
+         .dil = {1, 1}, .pb = {1, 0}, .pe = {1, 2}, .bias = true},
+        /* 3-D, batch 2 */
+        {.nd = 3, .N = 2, .C = 6, .M = 10, .group = 2, .in = {9, 10, 11}, .k = {3, 2, 3}, .stride = {1, 2, 1},
+         .dil = {2, 1, 1}, .pb = {1, 0, 1}, .pe = {2, 1, 0}, .bias = true},
         /* 1-D, long */
         {.nd = 1, .N = 1, .C = 16, .M = 20, .group = 1, .in = {3001}, .k = {5}, .stride = {1}, .dil = {3},
          .pb = {6}, .pe = {6}, .bias = true},
@@ -710,6 +763,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("kernels");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_sgemm_all_kernels);
+    tcase_add_test(tc, test_sgemm_packed_b);
     tcase_add_test(tc, test_conv_random);
     tcase_add_test(tc, test_conv_large);
     tcase_add_test(tc, test_conv_bad_attributes);

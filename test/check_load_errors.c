@@ -121,8 +121,11 @@ START_TEST(test_wrong_type_files)
     /* a PNG signature + header, a text file */
     const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
     ck_assert_nn(nn_model_load_memory(png, sizeof png, NULL, &m), NN_E_PARSE);
-    const char *text = "[net]\nbatch=1\nwidth=416\n";
+    const char *text = "hello\nworld\n";
     ck_assert_nn(nn_model_load_memory(text, strlen(text), NULL, &m), NN_E_PARSE);
+    /* a darknet cfg is recognised; this one lacks its input size */
+    text = "[net]\nbatch=1\nwidth=416\n";
+    ck_assert_nn(nn_model_load_memory(text, strlen(text), NULL, &m), NN_E_INVALID_MODEL);
 }
 END_TEST
 

@@ -3,6 +3,7 @@
 
 #include "api/model.h"
 #include "exec/plan.h"
+#include "frontends/darknet/darknet_import.h"
 #include "frontends/onnx/onnx_import.h"
 #include "frontends/onnx/onnx_internal.h"
 #include "passes/compile.h"
@@ -36,7 +37,7 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
     if (in->version < 1 || in->version > NN_LOAD_OPTIONS_VERSION)
         return nni_error(NN_E_INVALID_ARG, "nn_load_options.version %u is not supported (expected 1..%d)", in->version,
                          NN_LOAD_OPTIONS_VERSION);
-    if (in->format != NN_FORMAT_AUTO && in->format != NN_FORMAT_ONNX)
+    if (in->format != NN_FORMAT_AUTO && in->format != NN_FORMAT_ONNX && in->format != NN_FORMAT_DARKNET)
         return nni_error(NN_E_INVALID_ARG, "nn_load_options.format %d is not a known format", (int)in->format);
     out->format = in->format;
     if (in->max_model_bytes)
@@ -49,32 +50,93 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
     return NN_OK;
 }
 
-static nn_status finish_model(nn_model *m)
+nn_status nni_model_finish(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
     if (st != NN_OK)
         return st;
     m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
-    if (!m->layers)
+    m->params = nni_malloc((size_t)(m->graph.n_values ? m->graph.n_values : 1) * sizeof *m->params);
+    if (!m->layers || !m->params)
         return nni_error(NN_E_NOMEM, "cannot allocate the layer list");
-    for (int32_t i = 0; i < m->graph.n_nodes; i++)
-        if (!m->graph.nodes[i].dead)
-            m->layers[m->n_layers++] = i;
+    nni_model_refresh(m);
     return NN_OK;
 }
 
-static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *base_dir, const nn_load_options *opts,
-                            nn_model **out)
+void nni_model_refresh(nn_model *m)
 {
+    const nni_graph *g = &m->graph;
+    m->n_layers = 0;
+    m->n_params = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            m->layers[m->n_layers++] = i;
+    /* A parameter is a constant a live node reads. params[] doubles as the
+     * per-value mark, compacted in place (index written <= index read). */
+    for (int32_t v = 0; v < g->n_values; v++)
+        m->params[v] = 0;
+    for (int32_t li = 0; li < m->n_layers; li++) {
+        const nni_node *n = &g->nodes[m->layers[li]];
+        for (int32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                m->params[n->in[k]] = 1;
+    }
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const nni_value *val = &g->values[v];
+        if (m->params[v] && val->constant && !val->shape_folded)
+            m->params[m->n_params++] = v;
+    }
+}
+
+/* "dir/X.cfg" -> "dir/X" + ext (the last extension of the file name replaced). */
+static char *sibling_path(const char *path, const char *ext)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash + 1 : path, '.');
+    size_t stem = dot && dot != (slash ? slash + 1 : path) ? (size_t)(dot - path) : strlen(path);
+    char *p = nni_malloc(stem + strlen(ext) + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, path, stem);
+    strcpy(p + stem, ext);
+    return p;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* path: the model file, NULL when loading from memory. */
+static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path, const char *base_dir,
+                            const nn_load_options *opts, nn_model **out)
+{
+    bool darknet = opts->format == NN_FORMAT_DARKNET ||
+                   (opts->format == NN_FORMAT_AUTO &&
+                    (nni_darknet_sniff(bytes, size) || (path && has_suffix(path, ".cfg"))));
     nn_model *m = nni_calloc(1, sizeof *m);
     if (!m)
         return nni_error(NN_E_NOMEM, "cannot allocate a model");
     m->options = *opts;
     m->options.weights_path = NULL; /* not kept: the caller owns it */
     nni_graph_init(&m->graph);
-    nn_status st = nni_onnx_import(bytes, size, base_dir, opts, &m->graph);
+    nn_status st;
+    if (darknet) {
+        char *weights = opts->weights_path ? NULL : path ? sibling_path(path, ".weights") : NULL;
+        char *labels = path ? sibling_path(path, ".names") : NULL;
+        if ((!opts->weights_path && path && !weights) || (path && !labels))
+            st = nni_error(NN_E_NOMEM, "out of memory");
+        else
+            st = nni_darknet_import(bytes, size, opts->weights_path ? opts->weights_path : weights, labels, opts,
+                                    &m->graph);
+        nni_free(weights);
+        nni_free(labels);
+    } else {
+        st = nni_onnx_import(bytes, size, base_dir, opts, &m->graph);
+    }
     if (st == NN_OK)
-        st = finish_model(m);
+        st = nni_model_finish(m);
     if (st != NN_OK) {
         nn_model_free(m);
         return st;
@@ -110,7 +172,7 @@ NN_API nn_status nn_model_load(const char *path, const nn_load_options *options,
         slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
     else
         strcpy(dir, ".");
-    st = load_bytes(bytes, size, dir, &opts, out);
+    st = load_bytes(bytes, size, path, dir, &opts, out);
     nni_free(dir);
     nni_free(bytes);
     if (st != NN_OK)
@@ -133,7 +195,7 @@ NN_API nn_status nn_model_load_memory(const void *data, size_t size, const nn_lo
     if (size > opts.max_model_bytes)
         return nni_error(NN_E_LIMIT, "nn_model_load_memory: %zu bytes is over the limit of %llu", size,
                          (unsigned long long)opts.max_model_bytes);
-    st = load_bytes(data, size, NULL, &opts, out);
+    st = load_bytes(data, size, NULL, NULL, &opts, out);
     if (st != NN_OK)
         return nni_error_prefix(st, "loading a model from memory");
     return NN_OK;
@@ -145,6 +207,7 @@ NN_API void nn_model_free(nn_model *m)
         return;
     nni_graph_free(&m->graph);
     nni_free(m->layers);
+    nni_free(m->params);
     nni_free(m);
 }
 

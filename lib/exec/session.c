@@ -7,6 +7,7 @@
 
 #include "api/model.h"
 #include "exec/plan.h"
+#include "exec/session.h"
 
 struct nn_session {
     const nn_model *model;
@@ -310,3 +311,5 @@ NN_API const nn_tensor *nn_session_output(const nn_session *s, uint32_t index)
         return NULL;
     return &s->outputs[index];
 }
+
+const nn_model *nni_session_model(const nn_session *s) { return s->model; }

@@ -4,8 +4,24 @@
 
 #include "kernels/conv.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define CONV_X86 1
+#else
+#define CONV_X86 0
+#endif
+
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Loop bodies compiled once per ISA (see the *_body functions), chosen once at run time. */
+typedef struct dw_pad dw_pad;
+typedef void (*dw_plane_fn)(const nni_conv_geom *g, const dw_pad *pd, const float *x, const float *w, float bias,
+                            float *y, float *buf);
+typedef struct {
+    nni_task_fn im2col;
+    dw_plane_fn dw_plane;
+} conv_isa;
+static const conv_isa *isa(void);
 
 /* Output positions [lo, hi) within [0, olim) whose image index o*s + off lies in [0, n). */
 static inline void valid_range(int64_t n, int64_t s, int64_t off, int64_t olim, int64_t *lo, int64_t *hi)
@@ -34,13 +50,54 @@ static int64_t image_volume(const nni_conv_geom *g)
 }
 
 /*
- * Walk columns [p0, p1) of one im2col row (kernel offset koff[d] = k*dil - pad
+ * The patch loops copy short runs (a kernel row's slice of one output line,
+ * split at GEMM panels); calling memmove for each costs more than the copy,
+ * so keep GCC from turning those loops back into library calls.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
+/* dst[ow - a] for ow in [a, b): the image line at x[ow*s + off] inside [lo, hi), zero outside. */
+static inline __attribute__((always_inline)) void gather_line(float *restrict dst, const float *restrict x, int64_t s,
+                                                              int64_t off, int64_t a, int64_t b, int64_t lo,
+                                                              int64_t hi)
+{
+    lo = max64(a, min64(lo, b));
+    hi = max64(lo, min64(hi, b));
+    for (int64_t ow = a; ow < lo; ow++)
+        dst[ow - a] = 0.0f;
+    if (s == 1) {
+        /* a plain loop, not memcpy: the pieces are short and this body is compiled per ISA */
+        float *restrict d = dst + (lo - a);
+        const float *restrict src = x + lo + off;
+        for (int64_t t = 0; t < hi - lo; t++)
+            d[t] = src[t];
+    } else if (s == 2) { /* a constant stride vectorizes as loads + permutes */
+        float *restrict d = dst + (lo - a);
+        const float *restrict src = x + 2 * lo + off;
+        for (int64_t t = 0; t < hi - lo; t++)
+            d[t] = src[2 * t];
+    } else {
+        for (int64_t ow = lo; ow < hi; ow++)
+            dst[ow - a] = x[ow * s + off];
+    }
+    for (int64_t ow = hi; ow < b; ow++)
+        dst[ow - a] = 0.0f;
+}
+
+/*
+ * Walk columns [p0, p1) of im2col row r (kernel offset koff[d] = k*dil - pad
  * per dim) one output line at a time. Gather (x != NULL) writes the row into
- * colw; scatter (y != NULL) adds colr into the image.
+ * colw: plainly (nr == 0: colw[p - p0]) or in GEMM B panels (nr > 0: column
+ * t = p - p0 at colw[((t / nr) * K + r) * nr + t % nr]). Scatter (y != NULL)
+ * adds the plain row colr into the image.
  */
 static inline __attribute__((always_inline)) void walk_row(const nni_conv_geom *g, const int64_t *koff, int64_t p0,
                                                            int64_t p1, const float *restrict x, float *restrict colw,
-                                                           float *restrict y, const float *restrict colr)
+                                                           int64_t nr, int64_t K, int64_t r, float *restrict y,
+                                                           const float *restrict colr)
 {
     const int32_t last = g->nd - 1;
     const int64_t W = g->in[last], s = g->stride[last], off = koff[last], OW = g->out[last];
@@ -63,23 +120,25 @@ static inline __attribute__((always_inline)) void walk_row(const nni_conv_geom *
             base = base * g->in[d] + i;
         }
         base *= W;
-        int64_t lo = max64(a, line_lo), hi = min64(b, line_hi);
-        if (!inside || hi < lo)
-            hi = lo = a;
-        int64_t t = p - p0 - a; /* column index of output position ow is t + ow */
+        int64_t lo = line_lo, hi = line_hi;
+        if (!inside)
+            lo = hi = a;
         if (x) {
-            for (int64_t ow = a; ow < lo; ow++)
-                colw[t + ow] = 0.0f;
-            if (s == 1) {
-                if (hi > lo)
-                    memcpy(colw + t + lo, x + base + lo + off, (size_t)(hi - lo) * sizeof(float));
+            const float *xl = inside ? x + base : x;
+            if (nr == 0) {
+                gather_line(colw + (p - p0), xl, s, off, a, b, lo, hi);
             } else {
-                for (int64_t ow = lo; ow < hi; ow++)
-                    colw[t + ow] = x[base + ow * s + off];
+                /* split the line where it crosses B panels */
+                for (int64_t u = a; u < b;) {
+                    int64_t t = p - p0 + (u - a), j = t % nr, v = min64(b, u + (nr - j));
+                    gather_line(colw + ((t / nr) * K + r) * nr + j, xl, s, off, u, v, lo, hi);
+                    u = v;
+                }
             }
-            for (int64_t ow = hi; ow < b; ow++)
-                colw[t + ow] = 0.0f;
         } else {
+            lo = max64(a, lo);
+            hi = min64(b, hi);
+            int64_t t = p - p0 - a; /* column index of output position ow is t + ow */
             for (int64_t ow = lo; ow < hi; ow++)
                 y[base + ow * s + off] += colr[t + ow];
         }
@@ -108,28 +167,68 @@ static void row_offsets(const nni_conv_geom *g, int64_t kidx, int64_t *koff)
 
 typedef struct {
     const nni_conv_geom *g;
-    int64_t kvol, ivol, p0, p1, ld;
+    int64_t kvol, ivol, p0, p1;
+    int64_t nr, rows; /* packed im2col: panel width and K (0 = plain) */
+    int64_t ld;       /* plain: row stride of the columns (0 = p1 - p0) */
     const float *x;
     float *col;
     const float *colr;
     float *y;
 } patch_job;
 
-static void im2col_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+static inline __attribute__((always_inline)) void im2col_body(const patch_job *j, int64_t begin, int64_t end)
 {
-    const patch_job *j = arg;
-    (void)tid;
+    int64_t n = j->p1 - j->p0;
     for (int64_t r = begin; r < end; r++) {
         int64_t koff[NNI_CONV_MAX_DIMS];
         row_offsets(j->g, r % j->kvol, koff);
-        walk_row(j->g, koff, j->p0, j->p1, j->x + (r / j->kvol) * j->ivol, j->col + r * j->ld, NULL, NULL);
+        const float *xc = j->x + (r / j->kvol) * j->ivol;
+        if (!j->nr) {
+            walk_row(j->g, koff, j->p0, j->p1, xc, j->col + r * (j->ld ? j->ld : n), 0, 0, r, NULL, NULL);
+            continue;
+        }
+        walk_row(j->g, koff, j->p0, j->p1, xc, j->col, j->nr, j->rows, r, NULL, NULL);
+        if (n % j->nr) { /* zero the last panel past column n */
+            float *tail = j->col + ((n / j->nr) * j->rows + r) * j->nr;
+            for (int64_t t = n % j->nr; t < j->nr; t++)
+                tail[t] = 0.0f;
+        }
     }
 }
+
+static void im2col_generic(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    (void)tid;
+    im2col_body(arg, begin, end);
+}
+
+#if CONV_X86
+__attribute__((target("avx2,fma"))) static void im2col_avx2(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    (void)tid;
+    im2col_body(arg, begin, end);
+}
+
+__attribute__((target("avx512f"))) static void im2col_avx512(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    (void)tid;
+    im2col_body(arg, begin, end);
+}
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
                 nni_pool *pool)
 {
-    nni_im2col_ld(g, channels, x, p0, p1, col, p1 - p0, pool);
+    if (p1 <= p0 || channels <= 0)
+        return;
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .x = x, .col = col};
+    int64_t rows = channels * j.kvol;
+    int64_t grain = max64(1, 32768 / (p1 - p0));
+    nni_parallel_for(pool, rows, grain, isa()->im2col, &j);
 }
 
 void nni_im2col_ld(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
@@ -137,30 +236,47 @@ void nni_im2col_ld(const nni_conv_geom *g, int64_t channels, const float *x, int
 {
     if (p1 <= p0 || channels <= 0)
         return;
-    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .ld = ld, .x = x,
-                   .col = col};
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .x = x, .col = col,
+                   .ld = ld};
     int64_t rows = channels * j.kvol;
     int64_t grain = max64(1, 32768 / (p1 - p0));
-    nni_parallel_for(pool, rows, grain, im2col_task, &j);
+    nni_parallel_for(pool, rows, grain, isa()->im2col, &j);
+}
+
+void nni_im2col_packed(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, int64_t nr,
+                       float *col, nni_pool *pool)
+{
+    if (p1 <= p0 || channels <= 0)
+        return;
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .x = x, .col = col,
+                   .nr = nr};
+    j.rows = channels * j.kvol;
+    int64_t grain = max64(1, 32768 / (p1 - p0));
+    nni_parallel_for(pool, j.rows, grain, isa()->im2col, &j);
 }
 
 static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const patch_job *j = arg;
     (void)tid;
+    int64_t n = j->ld ? j->ld : j->p1 - j->p0;
     for (int64_t c = begin; c < end; c++)
         for (int64_t kidx = 0; kidx < j->kvol; kidx++) {
             int64_t koff[NNI_CONV_MAX_DIMS];
             int64_t r = c * j->kvol + kidx;
             row_offsets(j->g, kidx, koff);
-            walk_row(j->g, koff, j->p0, j->p1, NULL, NULL, j->y + c * j->ivol, j->colr + r * j->ld);
+            walk_row(j->g, koff, j->p0, j->p1, NULL, NULL, 0, 0, r, j->y + c * j->ivol, j->colr + r * n);
         }
 }
 
 void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, float *y,
                 nni_pool *pool)
 {
-    nni_col2im_ld(g, channels, col, p0, p1, p1 - p0, y, pool);
+    if (p1 <= p0 || channels <= 0)
+        return;
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .colr = col, .y = y};
+    int64_t grain = max64(1, 32768 / ((p1 - p0) * j.kvol));
+    nni_parallel_for(pool, channels, grain, col2im_task, &j);
 }
 
 void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, int64_t ld,
@@ -168,106 +284,196 @@ void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, i
 {
     if (p1 <= p0 || channels <= 0)
         return;
-    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .ld = ld, .colr = col,
-                   .y = y};
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .colr = col, .y = y,
+                   .ld = ld};
     int64_t grain = max64(1, 32768 / ((p1 - p0) * j.kvol));
     nni_parallel_for(pool, channels, grain, col2im_task, &j);
 }
 
 /* ---- depthwise ---- */
 
+/*
+ * The input plane is first copied into a zero-bordered buffer covering every
+ * tap, so the row loops below run without bounds checks (skipped when no
+ * tap reaches outside the image).
+ */
+struct dw_pad {
+    int64_t Hp, Wp; /* padded plane; the image sits at (pad[0], pad[1]) */
+    bool copy;
+};
+
+static void dw_pad_dims(const nni_conv_geom *g, dw_pad *pd)
+{
+    int64_t need_h = (g->out[0] - 1) * g->stride[0] + (g->kernel[0] - 1) * g->dil[0] + 1;
+    int64_t need_w = (g->out[1] - 1) * g->stride[1] + (g->kernel[1] - 1) * g->dil[1] + 1;
+    pd->Hp = max64(g->in[0] + g->pad[0], need_h);
+    pd->Wp = max64(g->in[1] + g->pad[1], need_w);
+    pd->copy = g->pad[0] != 0 || g->pad[1] != 0 || need_h > g->in[0] || need_w > g->in[1];
+}
+
+size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads)
+{
+    dw_pad pd;
+    dw_pad_dims(g, &pd);
+    size_t per = pd.copy ? ((size_t)(pd.Hp * pd.Wp) * sizeof(float) + 63) & ~(size_t)63 : 0;
+    return per * (size_t)(threads < 1 ? 1 : threads) + 64;
+}
+
 /* One output plane; the body is compiled once per ISA below so the row loops vectorize wide. */
-static inline __attribute__((always_inline)) void dw_plane_body(const nni_conv_geom *g, const float *restrict x,
-                                                                const float *restrict w, float bias,
-                                                                float *restrict y)
+static inline __attribute__((always_inline)) void dw_plane_body(const nni_conv_geom *g, const dw_pad *pd,
+                                                                const float *restrict x, const float *restrict w,
+                                                                float bias, float *restrict y, float *restrict buf)
 {
     const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
     const int64_t KH = g->kernel[0], KW = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
-    const int64_t dh = g->dil[0], dw = g->dil[1], ph = g->pad[0], pw = g->pad[1];
+    const int64_t dh = g->dil[0], dw = g->dil[1];
+    const float *xp = x;
+    int64_t Wp = W;
+    if (pd->copy) {
+        const int64_t top = g->pad[0], left = g->pad[1];
+        Wp = pd->Wp;
+        for (int64_t r = 0; r < pd->Hp; r++) {
+            float *restrict row = buf + r * Wp;
+            int64_t ih = r - top;
+            if (ih < 0 || ih >= H) {
+                for (int64_t t = 0; t < Wp; t++)
+                    row[t] = 0.0f;
+                continue;
+            }
+            const float *restrict src = x + ih * W;
+            for (int64_t t = 0; t < left; t++)
+                row[t] = 0.0f;
+            for (int64_t t = 0; t < W; t++)
+                row[left + t] = src[t];
+            for (int64_t t = left + W; t < Wp; t++)
+                row[t] = 0.0f;
+        }
+        xp = buf;
+    }
+    if (KH == 3 && KW == 3) {
+        const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const float *restrict r0 = xp + oh * sh * Wp, *restrict r1 = r0 + dh * Wp, *restrict r2 = r1 + dh * Wp;
+            float *restrict yr = y + oh * OW;
+            if (sw == 1 && dw == 1) {
+                for (int64_t ow = 0; ow < OW; ow++)
+                    yr[ow] = bias + w0 * r0[ow] + w1 * r0[ow + 1] + w2 * r0[ow + 2] + w3 * r1[ow] + w4 * r1[ow + 1] +
+                             w5 * r1[ow + 2] + w6 * r2[ow] + w7 * r2[ow + 1] + w8 * r2[ow + 2];
+            } else if (sw == 2 && dw == 1) {
+                for (int64_t ow = 0; ow < OW; ow++)
+                    yr[ow] = bias + w0 * r0[2 * ow] + w1 * r0[2 * ow + 1] + w2 * r0[2 * ow + 2] + w3 * r1[2 * ow] +
+                             w4 * r1[2 * ow + 1] + w5 * r1[2 * ow + 2] + w6 * r2[2 * ow] + w7 * r2[2 * ow + 1] +
+                             w8 * r2[2 * ow + 2];
+            } else {
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    int64_t i = ow * sw;
+                    yr[ow] = bias + w0 * r0[i] + w1 * r0[i + dw] + w2 * r0[i + 2 * dw] + w3 * r1[i] +
+                             w4 * r1[i + dw] + w5 * r1[i + 2 * dw] + w6 * r2[i] + w7 * r2[i + dw] +
+                             w8 * r2[i + 2 * dw];
+                }
+            }
+        }
+        return;
+    }
     for (int64_t oh = 0; oh < OH; oh++) {
         float *restrict yr = y + oh * OW;
         for (int64_t ow = 0; ow < OW; ow++)
             yr[ow] = bias;
         for (int64_t kh = 0; kh < KH; kh++) {
-            int64_t ih = oh * sh - ph + kh * dh;
-            if (ih < 0 || ih >= H)
-                continue;
-            const float *restrict xr = x + ih * W;
+            const float *restrict xr = xp + (oh * sh + kh * dh) * Wp;
             for (int64_t kw = 0; kw < KW; kw++) {
-                float wv = w[kh * KW + kw];
-                int64_t off = kw * dw - pw, lo, hi;
-                valid_range(W, sw, off, OW, &lo, &hi);
+                const float wv = w[kh * KW + kw];
+                const float *restrict src = xr + kw * dw;
                 if (sw == 1)
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        yr[ow] += wv * xr[ow + off];
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] += wv * src[ow];
                 else
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        yr[ow] += wv * xr[ow * sw + off];
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] += wv * src[ow * sw];
             }
         }
     }
 }
 
-typedef void (*dw_plane_fn)(const nni_conv_geom *g, const float *x, const float *w, float bias, float *y);
-
-static void dw_plane_generic(const nni_conv_geom *g, const float *x, const float *w, float bias, float *y)
+static void dw_plane_generic(const nni_conv_geom *g, const dw_pad *pd, const float *x, const float *w, float bias,
+                             float *y, float *buf)
 {
-    dw_plane_body(g, x, w, bias, y);
+    dw_plane_body(g, pd, x, w, bias, y, buf);
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2,fma"))) static void dw_plane_avx2(const nni_conv_geom *g, const float *x, const float *w,
-                                                              float bias, float *y)
+#if CONV_X86
+__attribute__((target("avx2,fma"))) static void dw_plane_avx2(const nni_conv_geom *g, const dw_pad *pd,
+                                                              const float *x, const float *w, float bias, float *y,
+                                                              float *buf)
 {
-    dw_plane_body(g, x, w, bias, y);
+    dw_plane_body(g, pd, x, w, bias, y, buf);
 }
 
-__attribute__((target("avx512f"))) static void dw_plane_avx512(const nni_conv_geom *g, const float *x,
-                                                               const float *w, float bias, float *y)
+__attribute__((target("avx512f"))) static void dw_plane_avx512(const nni_conv_geom *g, const dw_pad *pd,
+                                                               const float *x, const float *w, float bias, float *y,
+                                                               float *buf)
 {
-    dw_plane_body(g, x, w, bias, y);
+    dw_plane_body(g, pd, x, w, bias, y, buf);
 }
 #endif
-
-static dw_plane_fn g_dw_plane = dw_plane_generic;
-static pthread_once_t g_dw_once = PTHREAD_ONCE_INIT;
-
-static void dw_detect(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        g_dw_plane = dw_plane_avx512;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        g_dw_plane = dw_plane_avx2;
-#endif
-}
 
 typedef struct {
     const nni_conv_geom *g;
+    dw_pad pd;
     int64_t M, mult, ivol, ovol, kvol;
     const float *x, *w, *bias;
     float *y;
+    char *ws;
+    size_t ws_each;
     dw_plane_fn fn;
 } dw_job;
 
 static void dw_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const dw_job *j = arg;
-    (void)tid;
+    float *buf = (float *)(j->ws + (size_t)tid * j->ws_each);
     for (int64_t q = begin; q < end; q++) {
         int64_t m = q % j->M;
-        j->fn(j->g, j->x + (q / j->mult) * j->ivol, j->w + m * j->kvol, j->bias ? j->bias[m] : 0.0f,
-              j->y + q * j->ovol);
+        j->fn(j->g, &j->pd, j->x + (q / j->mult) * j->ivol, j->w + m * j->kvol, j->bias ? j->bias[m] : 0.0f,
+              j->y + q * j->ovol, buf);
     }
 }
 
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
-                          const float *w, const float *bias, float *y, nni_pool *pool)
+                          const float *w, const float *bias, float *y, void *ws, nni_pool *pool)
 {
-    pthread_once(&g_dw_once, dw_detect);
     dw_job j = {.g = g, .M = M, .mult = mult, .ivol = g->in[0] * g->in[1], .ovol = g->out[0] * g->out[1],
-                .kvol = g->kernel[0] * g->kernel[1], .x = x, .w = w, .bias = bias, .y = y, .fn = g_dw_plane};
+                .kvol = g->kernel[0] * g->kernel[1], .x = x, .w = w, .bias = bias, .y = y, .ws = ws,
+                .fn = isa()->dw_plane};
+    dw_pad_dims(g, &j.pd);
+    j.ws_each = j.pd.copy ? ((size_t)(j.pd.Hp * j.pd.Wp) * sizeof(float) + 63) & ~(size_t)63 : 0;
     int64_t grain = max64(1, 65536 / max64(1, j.ovol * j.kvol));
     nni_parallel_for(pool, planes, grain, dw_task, &j);
+}
+
+/* ---- ISA selection ---- */
+
+static const conv_isa isa_generic = {im2col_generic, dw_plane_generic};
+#if CONV_X86
+static const conv_isa isa_avx2 = {im2col_avx2, dw_plane_avx2};
+static const conv_isa isa_avx512 = {im2col_avx512, dw_plane_avx512};
+#endif
+static const conv_isa *g_isa = &isa_generic;
+static pthread_once_t g_isa_once = PTHREAD_ONCE_INIT;
+
+static void isa_detect(void)
+{
+#if CONV_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        g_isa = &isa_avx512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        g_isa = &isa_avx2;
+#endif
+}
+
+static const conv_isa *isa(void)
+{
+    pthread_once(&g_isa_once, isa_detect);
+    return g_isa;
 }

@@ -34,6 +34,14 @@ typedef struct nni_conv_geom {
 void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
                 nni_pool *pool);
 
+/**
+ * nni_im2col written straight into nni_sgemm's pre-packed B layout with
+ * panel width nr (nni_sgemm_nr()): K = channels * kvol rows, N = p1 - p0
+ * columns, K * round_up(N, nr) floats.
+ */
+void nni_im2col_packed(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, int64_t nr,
+                       float *col, nni_pool *pool);
+
 /** The adjoint of nni_im2col: y[c, image position] += col[r, p] for p in [p0, p1). */
 void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, float *y,
                 nni_pool *pool);
@@ -48,9 +56,11 @@ void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, i
  * Depthwise 2-D convolution of `planes` output planes (batch * M): output
  * plane q reads input plane q / mult with kernel plane q % M (M = output
  * channels) and adds bias[q % M] (bias may be NULL). nd == 1 is passed with
- * in[0] = out[0] = kernel[0] = 1.
+ * in[0] = out[0] = kernel[0] = 1. ws: see nni_conv2d_depthwise_workspace.
  */
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
-                          const float *w, const float *bias, float *y, nni_pool *pool);
+                          const float *w, const float *bias, float *y, void *ws, nni_pool *pool);
+/** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */
+size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads);
 
 #endif

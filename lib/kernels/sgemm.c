@@ -4,9 +4,12 @@
  * per ISA (portable C, AVX2+FMA, AVX-512) chosen once at run time, and
  * matrix-vector paths for M == 1 or N == 1 where packing would not pay.
  *
- * Blocking (names as in the loops below): the packed A micro-panel
- * (kc x MR) stays in L1 while the micro-kernel sweeps the packed B block
- * (kc x nc, sized for L2) one NR-column panel at a time.
+ * Blocking (names as in the loops below): the A micro-panel (kc x MR)
+ * stays in L1 while the micro-kernel sweeps the packed B block (kc x nc,
+ * sized for L2) one NR-column panel at a time. A is packed for wide tiles
+ * and read in place for narrow ones (where packing would be a whole extra
+ * pass over it); B may arrive pre-packed (im2col writes that layout).
+ * Threads split C into MR/NR-aligned tiles, each with its own workspace.
  */
 #include <pthread.h>
 #include <string.h>
@@ -31,14 +34,31 @@ enum {
 
 /* c[MR x NR] (row stride ldc) = a-panel * b-panel + beta * c; beta == 0 never reads c. */
 typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta);
+/* The same reading MR rows of A in place (row stride lda) instead of a packed panel. */
+typedef void (*ukernel_rows_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                float beta);
 typedef float (*dot_fn)(int64_t n, const float *x, const float *y);
 /* y[0:n] += a * x[0:n] */
 typedef void (*axpy_fn)(int64_t n, float a, const float *x, float *y);
 
+/* Pack depth klen x columns nlen of row-major B (row stride ldb) into NR-column panels. */
+typedef void (*pack_b_fn)(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst);
+
 typedef struct {
     const char *name;
-    int64_t mr, nr;
-    ukernel_fn kernel;
+    int64_t mr, nr, vl;     /* tile rows, tile columns, floats per vector */
+    ukernel_fn kernel;      /* the full MR x NR tile */
+    /* edge[r][v - 1]: tile of 1, 2, 4 or MR rows (r = 0..3) by v vectors; NULL = use kernel */
+    ukernel_fn edge[4][3];
+    /* rows[v - 1]: MR rows of unpacked A by v vectors; NULL = always pack A */
+    ukernel_rows_fn rows[3];
+    /* MR rows by 8 columns (half a 512-bit vector: half the cost on a narrow edge); NULL = none */
+    ukernel_fn half;
+    ukernel_rows_fn rows_half;
+    pack_b_fn pack_b;
+    pack_b_fn pack_bt; /* the same from a transposed B (B[n][k]); NULL = scalar */
+    /* alpha * rows [0, 8) x depth [0, klen) of row-major A into one 8-row panel; NULL = scalar */
+    void (*pack_a8)(const float *A, int64_t lda, int64_t klen, float alpha, float *dst);
     dot_fn dot;
     axpy_fn axpy;
 } sg_arch;
@@ -49,7 +69,12 @@ static inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t round_up(int64_t a, int64_t b) { return cdiv(a, b) * b; }
 
 /* ------------------------------------------------------------------ */
-/* Portable kernels                                                    */
+/* Micro-kernels                                                       */
+/*                                                                     */
+/* Each ISA has one templated body (rows R <= MR, vectors V <= NR/VL,  */
+/* compile-time constants after inlining): the full MR x NR tile plus  */
+/* narrower variants for edge tiles, so a 49-column or 4-row problem   */
+/* does not pay for a whole 48-column or 8-row tile of zeros.          */
 /* ------------------------------------------------------------------ */
 
 #define GEN_MR 4
@@ -100,16 +125,55 @@ static void axpy_generic(int64_t n, float a, const float *x, float *y)
         y[i] += a * x[i];
 }
 
-static const sg_arch arch_generic = {"generic", GEN_MR, GEN_NR, uk_generic, dot_generic, axpy_generic};
+/*
+ * Copy depth klen x columns nlen of a row-major B into NR-column panels,
+ * zero-padded. Row by row, so the source is read sequentially (walking one
+ * panel down the rows would touch a new page per row). Each piece is short
+ * (NR floats): keep GCC from turning the copy into a memmove call per piece.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_MEMCPY_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_MEMCPY_IDIOM
+#endif
+static inline __attribute__((always_inline)) NO_MEMCPY_IDIOM void pack_b_body(const float *restrict B, int64_t ldb,
+                                                                              int64_t nlen, int64_t klen,
+                                                                              float *restrict dst, const int64_t NR)
+{
+    const int64_t full = nlen / NR, rest = nlen - full * NR, pstride = NR * klen;
+    for (int64_t k = 0; k < klen; k++) {
+        const float *restrict src = B + k * ldb;
+        float *restrict d = dst + k * NR;
+        for (int64_t q = 0; q < full; q++, src += NR, d += pstride)
+            for (int64_t j = 0; j < NR; j++)
+                d[j] = src[j];
+        if (rest) {
+            for (int64_t j = 0; j < rest; j++)
+                d[j] = src[j];
+            for (int64_t j = rest; j < NR; j++)
+                d[j] = 0.0f;
+        }
+    }
+}
+
+NO_MEMCPY_IDIOM static void pack_b_generic(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    pack_b_body(B, ldb, nlen, klen, dst, GEN_NR);
+}
+
+static const sg_arch arch_generic = {
+    .name = "generic", .mr = GEN_MR, .nr = GEN_NR, .vl = GEN_NR, .kernel = uk_generic,
+    .pack_b = pack_b_generic, .dot = dot_generic, .axpy = axpy_generic,
+};
 
 #if SG_X86
 
-/* ------------------------------------------------------------------ */
-/* AVX2 + FMA: 6 x 16 tile, 12 accumulators in ymm registers           */
-/* ------------------------------------------------------------------ */
-
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+
+/* ---- AVX2 + FMA: up to 6 x 16 (12 ymm accumulators) ---- */
 
 AVX2_INLINE void st8(float *p, __m256 v, float beta)
 {
@@ -121,41 +185,101 @@ AVX2_INLINE void st8(float *p, __m256 v, float beta)
         _mm256_storeu_ps(p, _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(p), v));
 }
 
-AVX2 static void uk_avx2(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c, int64_t ldc,
-                         float beta)
+AVX2_INLINE void uk_avx2_body(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                              int64_t ldc, float beta, const int R, const int V)
 {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define ROW2(i)                                                                                                        \
-    do {                                                                                                               \
-        __m256 av = _mm256_broadcast_ss(a + i);                                                                        \
-        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);                                                                    \
-        c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);                                                                    \
-    } while (0)
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm256_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        ROW2(0);
-        ROW2(1);
-        ROW2(2);
-        ROW2(3);
-        ROW2(4);
-        ROW2(5);
+        __m256 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 6
+        for (int i = 0; i < R; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 2
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
         a += 6;
         b += 16;
     }
-#undef ROW2
-#define STORE2(i)                                                                                                      \
-    do {                                                                                                               \
-        st8(c + i * ldc, c##i##0, beta);                                                                               \
-        st8(c + i * ldc + 8, c##i##1, beta);                                                                           \
-    } while (0)
-    STORE2(0);
-    STORE2(1);
-    STORE2(2);
-    STORE2(3);
-    STORE2(4);
-    STORE2(5);
-#undef STORE2
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            st8(c + i * ldc + 8 * v, acc[i][v], beta);
+}
+
+/* 6 rows of A read in place: packing A (often the weights) costs a pass over it per call. */
+AVX2_INLINE void uk_avx2_rows_body(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                   float *restrict c, int64_t ldc, float beta, const int V)
+{
+    __m256 acc[6][2];
+    const float *ap[6];
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++) {
+        ap[i] = a + i * lda;
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            __m256 av = _mm256_broadcast_ss(ap[i] + k);
+#pragma GCC unroll 2
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+        b += 16;
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            st8(c + i * ldc + 8 * v, acc[i][v], beta);
+}
+
+AVX2 static void uk_avx2_rows1(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                               float beta)
+{
+    uk_avx2_rows_body(kc, a, lda, b, c, ldc, beta, 1);
+}
+
+AVX2 static void uk_avx2_rows2(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                               float beta)
+{
+    uk_avx2_rows_body(kc, a, lda, b, c, ldc, beta, 2);
+}
+
+#define UK_AVX2(R, V)                                                                                                  \
+    AVX2 static void uk_avx2_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,                  \
+                                       float *restrict c, int64_t ldc, float beta)                                    \
+    {                                                                                                                  \
+        uk_avx2_body(kc, a, b, c, ldc, beta, R, V);                                                                    \
+    }
+UK_AVX2(1, 1)
+UK_AVX2(1, 2)
+UK_AVX2(2, 1)
+UK_AVX2(2, 2)
+UK_AVX2(4, 1)
+UK_AVX2(4, 2)
+UK_AVX2(6, 1)
+UK_AVX2(6, 2)
+
+AVX2 NO_MEMCPY_IDIOM static void pack_b_avx2(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    pack_b_body(B, ldb, nlen, klen, dst, 16);
 }
 
 AVX2 static float dot_avx2(int64_t n, const float *x, const float *y)
@@ -192,14 +316,15 @@ AVX2 static void axpy_avx2(int64_t n, float a, const float *x, float *y)
         y[i] += a * x[i];
 }
 
-static const sg_arch arch_avx2 = {"avx2", 6, 16, uk_avx2, dot_avx2, axpy_avx2};
+static const sg_arch arch_avx2 = {
+    .name = "avx2", .mr = 6, .nr = 16, .vl = 8, .kernel = uk_avx2_6x2,
+    .edge = {{uk_avx2_1x1, uk_avx2_1x2}, {uk_avx2_2x1, uk_avx2_2x2}, {uk_avx2_4x1, uk_avx2_4x2},
+             {uk_avx2_6x1, uk_avx2_6x2}},
+    .rows = {uk_avx2_rows1, uk_avx2_rows2},
+    .pack_b = pack_b_avx2, .dot = dot_avx2, .axpy = axpy_avx2,
+};
 
-/* ------------------------------------------------------------------ */
-/* AVX-512: 8 x 48 tile, 24 accumulators in zmm registers              */
-/* ------------------------------------------------------------------ */
-
-#define AVX512 __attribute__((target("avx512f")))
-#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+/* ---- AVX-512: up to 8 x 48 (24 zmm accumulators) ---- */
 
 AVX512_INLINE void st16(float *p, __m512 v, float beta)
 {
@@ -211,49 +336,133 @@ AVX512_INLINE void st16(float *p, __m512 v, float beta)
         _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_loadu_ps(p), v));
 }
 
-AVX512 static void uk_avx512(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
-                             int64_t ldc, float beta)
+AVX512_INLINE void uk_avx512_body(int64_t kc, const float *restrict a, const float *restrict b, float *restrict c,
+                                  int64_t ldc, float beta, const int R, const int V)
 {
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
-    __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
-    __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
-    __m512 c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
-#define ROW3(i)                                                                                                        \
-    do {                                                                                                               \
-        __m512 av = _mm512_set1_ps(a[i]);                                                                              \
-        c##i##0 = _mm512_fmadd_ps(av, b0, c##i##0);                                                                    \
-        c##i##1 = _mm512_fmadd_ps(av, b1, c##i##1);                                                                    \
-        c##i##2 = _mm512_fmadd_ps(av, b2, c##i##2);                                                                    \
-    } while (0)
+    __m512 acc[8][3];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + 32);
-        ROW3(0);
-        ROW3(1);
-        ROW3(2);
-        ROW3(3);
-        ROW3(4);
-        ROW3(5);
-        ROW3(6);
-        ROW3(7);
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m512 av = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
         a += 8;
         b += 48;
     }
-#undef ROW3
-#define STORE3(i)                                                                                                      \
-    do {                                                                                                               \
-        st16(c + i * ldc, c##i##0, beta);                                                                              \
-        st16(c + i * ldc + 16, c##i##1, beta);                                                                         \
-        st16(c + i * ldc + 32, c##i##2, beta);                                                                         \
-    } while (0)
-    STORE3(0);
-    STORE3(1);
-    STORE3(2);
-    STORE3(3);
-    STORE3(4);
-    STORE3(5);
-    STORE3(6);
-    STORE3(7);
-#undef STORE3
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            st16(c + i * ldc + 16 * v, acc[i][v], beta);
+}
+
+/* 8 rows of A read in place (see uk_avx2_rows_body). */
+AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                       float *restrict c, int64_t ldc, float beta, const int V)
+{
+    __m512 acc[8][3];
+    const float *ap[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        ap[i] = a + i * lda;
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            __m512 av = _mm512_set1_ps(ap[i][k]);
+#pragma GCC unroll 3
+            for (int v = 0; v < V; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+        b += 48;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < V; v++)
+            st16(c + i * ldc + 16 * v, acc[i][v], beta);
+}
+
+#define UK_AVX512_ROWS(V)                                                                                              \
+    AVX512 static void uk_avx512_rows##V(int64_t kc, const float *a, int64_t lda, const float *b, float *c,           \
+                                         int64_t ldc, float beta)                                                      \
+    {                                                                                                                  \
+        uk_avx512_rows_body(kc, a, lda, b, c, ldc, beta, V);                                                           \
+    }
+UK_AVX512_ROWS(1)
+UK_AVX512_ROWS(2)
+UK_AVX512_ROWS(3)
+
+/* MR x 8 tiles for edges of at most 8 columns (packed A, or rows of A in place when lda > 0). */
+#define AVX512_FMA __attribute__((target("avx512f,fma")))
+AVX512_FMA static void uk_avx512_half_any(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                          float *restrict c, int64_t ldc, float beta)
+{
+    __m256 acc[8];
+    const float *ap[8];
+    const int64_t step = lda ? 1 : 8;
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        ap[i] = lda ? a + i * lda : a + i;
+        acc[i] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bv = _mm256_loadu_ps(b);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[i] + k * step), bv, acc[i]);
+        b += 48;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        st8(c + i * ldc, acc[i], beta);
+}
+
+AVX512_FMA static void uk_avx512_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta)
+{
+    uk_avx512_half_any(kc, a, 0, b, c, ldc, beta);
+}
+
+#define UK_AVX512(R, V)                                                                                                \
+    AVX512 static void uk_avx512_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,              \
+                                           float *restrict c, int64_t ldc, float beta)                                \
+    {                                                                                                                  \
+        uk_avx512_body(kc, a, b, c, ldc, beta, R, V);                                                                  \
+    }
+UK_AVX512(1, 1)
+UK_AVX512(1, 2)
+UK_AVX512(1, 3)
+UK_AVX512(2, 1)
+UK_AVX512(2, 2)
+UK_AVX512(2, 3)
+UK_AVX512(4, 1)
+UK_AVX512(4, 2)
+UK_AVX512(4, 3)
+UK_AVX512(8, 1)
+UK_AVX512(8, 2)
+UK_AVX512(8, 3)
+
+AVX512 NO_MEMCPY_IDIOM static void pack_b_avx512(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    pack_b_body(B, ldb, nlen, klen, dst, 48);
 }
 
 AVX512 static float dot_avx512(int64_t n, const float *x, const float *y)
@@ -292,7 +501,75 @@ AVX512 static void axpy_avx512(int64_t n, float a, const float *x, float *y)
     }
 }
 
-static const sg_arch arch_avx512 = {"avx512", 8, 48, uk_avx512, dot_avx512, axpy_avx512};
+/* dst[j * ldd + i] = alpha * src[i * lds + j] for an 8 x 8 block, with AVX shuffles. */
+AVX512_INLINE void transpose8x8(const float *src, int64_t lds, float *dst, int64_t ldd, __m256 va)
+{
+    __m256 r0 = _mm256_loadu_ps(src + 0 * lds), r1 = _mm256_loadu_ps(src + 1 * lds);
+    __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+    __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s0, s4, 0x20)));
+    _mm256_storeu_ps(dst + 1 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s1, s5, 0x20)));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s2, s6, 0x20)));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s3, s7, 0x20)));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s0, s4, 0x31)));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s1, s5, 0x31)));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s2, s6, 0x31)));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_mul_ps(va, _mm256_permute2f128_ps(s3, s7, 0x31)));
+}
+
+AVX512 static void pack_a8_avx(const float *A, int64_t lda, int64_t klen, float alpha, float *dst)
+{
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t k = 0;
+    for (; k + 8 <= klen; k += 8, dst += 64)
+        transpose8x8(A + k, lda, dst, 8, va);
+    for (; k < klen; k++, dst += 8)
+        for (int i = 0; i < 8; i++)
+            dst[i] = alpha * A[i * lda + k];
+}
+
+/* Transposed B (op(B)[k][n] = B[n * ldb + k]) into 48-column panels, 8 x 8 blocks at a time. */
+AVX512 static void pack_bt_avx512(const float *B, int64_t ldb, int64_t nlen, int64_t klen, float *dst)
+{
+    const int64_t NR = 48;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {
+        int64_t nr = min64(NR, nlen - q), c = 0;
+        for (; c + 8 <= nr; c += 8) {
+            const float *s = B + (q + c) * ldb;
+            int64_t k = 0;
+            for (; k + 8 <= klen; k += 8)
+                transpose8x8(s + k, ldb, dst + k * NR + c, NR, one);
+            for (; k < klen; k++)
+                for (int64_t t = 0; t < 8; t++)
+                    dst[k * NR + c + t] = s[t * ldb + k];
+        }
+        for (; c < nr; c++)
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = B[(q + c) * ldb + k];
+        for (c = nr; c < NR; c++)
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = 0.0f;
+    }
+}
+
+static const sg_arch arch_avx512 = {
+    .name = "avx512", .mr = 8, .nr = 48, .vl = 16, .kernel = uk_avx512_8x3,
+    .edge = {{uk_avx512_1x1, uk_avx512_1x2, uk_avx512_1x3}, {uk_avx512_2x1, uk_avx512_2x2, uk_avx512_2x3},
+             {uk_avx512_4x1, uk_avx512_4x2, uk_avx512_4x3}, {uk_avx512_8x1, uk_avx512_8x2, uk_avx512_8x3}},
+    .rows = {uk_avx512_rows1, uk_avx512_rows2, uk_avx512_rows3},
+    .half = uk_avx512_half, .rows_half = uk_avx512_half_any,
+    .pack_b = pack_b_avx512, .pack_bt = pack_bt_avx512, .pack_a8 = pack_a8_avx, .dot = dot_avx512, .axpy = axpy_avx512,
+};
 
 #endif /* SG_X86 */
 
@@ -360,6 +637,7 @@ typedef struct {
     int64_t M, N, K;
     float alpha, beta;
     const float *A, *B;
+    const float *Bp;    /* B already in panels of NR over all of K (nni_sgemm_packed_ws), else NULL */
     int64_t lda, ldb, ldc;
     float *C;
     int64_t kc;         /* depth of a K block (K split evenly into blocks <= KC_MAX) */
@@ -377,6 +655,10 @@ static void pack_a(const sg_job *j, int64_t m0, int64_t mlen, int64_t k0, int64_
     const float alpha = j->alpha;
     for (int64_t p = 0; p < mlen; p += MR, dst += MR * klen) {
         int64_t mr = min64(MR, mlen - p);
+        if (!j->ta && mr == 8 && MR == 8 && j->ar->pack_a8) {
+            j->ar->pack_a8(j->A + (m0 + p) * j->lda + k0, j->lda, klen, alpha, dst);
+            continue;
+        }
         if (!j->ta) {
             for (int64_t i = 0; i < mr; i++) {
                 const float *src = j->A + (m0 + p + i) * j->lda + k0;
@@ -401,34 +683,76 @@ static void pack_a(const sg_job *j, int64_t m0, int64_t mlen, int64_t k0, int64_
 static void pack_b(const sg_job *j, int64_t n0, int64_t nlen, int64_t k0, int64_t klen, float *dst)
 {
     const int64_t NR = j->ar->nr;
+    if (!j->tb) {
+        j->ar->pack_b(j->B + k0 * j->ldb + n0, j->ldb, nlen, klen, dst);
+        return;
+    }
+    if (j->ar->pack_bt) {
+        j->ar->pack_bt(j->B + n0 * j->ldb + k0, j->ldb, nlen, klen, dst);
+        return;
+    }
     for (int64_t q = 0; q < nlen; q += NR, dst += NR * klen) {
         int64_t nr = min64(NR, nlen - q);
-        if (!j->tb) {
-            const float *src = j->B + k0 * j->ldb + n0 + q;
-            for (int64_t k = 0; k < klen; k++, src += j->ldb) {
-                memcpy(dst + k * NR, src, (size_t)nr * sizeof(float));
-                for (int64_t c = nr; c < NR; c++)
-                    dst[k * NR + c] = 0.0f;
-            }
-        } else {
-            /* op(B)[k][n] = B[n][k]: walk 8 source rows at once so reads stay sequential */
-            int64_t c = 0;
-            for (; c + 8 <= nr; c += 8) {
-                const float *s = j->B + (n0 + q + c) * j->ldb + k0;
-                const int64_t ld = j->ldb;
-                for (int64_t k = 0; k < klen; k++)
-                    for (int64_t t = 0; t < 8; t++)
-                        dst[k * NR + c + t] = s[t * ld + k];
-            }
-            for (; c < nr; c++) {
-                const float *s = j->B + (n0 + q + c) * j->ldb + k0;
-                for (int64_t k = 0; k < klen; k++)
-                    dst[k * NR + c] = s[k];
-            }
-            for (c = nr; c < NR; c++)
-                for (int64_t k = 0; k < klen; k++)
-                    dst[k * NR + c] = 0.0f;
+        /* op(B)[k][n] = B[n][k]: walk 8 source rows at once so reads stay sequential */
+        int64_t c = 0;
+        for (; c + 8 <= nr; c += 8) {
+            const float *s = j->B + (n0 + q + c) * j->ldb + k0;
+            const int64_t ld = j->ldb;
+            for (int64_t k = 0; k < klen; k++)
+                for (int64_t t = 0; t < 8; t++)
+                    dst[k * NR + c + t] = s[t * ld + k];
         }
+        for (; c < nr; c++) {
+            const float *s = j->B + (n0 + q + c) * j->ldb + k0;
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = s[k];
+        }
+        for (c = nr; c < NR; c++)
+            for (int64_t k = 0; k < klen; k++)
+                dst[k * NR + c] = 0.0f;
+    }
+}
+
+/* Row class of an edge tile: 1, 2, 4 or MR rows. */
+static inline int row_class(int64_t mr) { return mr <= 1 ? 0 : mr <= 2 ? 1 : mr <= 4 ? 2 : 3; }
+static inline int64_t class_rows(int r, int64_t MR) { return r == 3 ? MR : (int64_t)1 << r; }
+
+/* One micro-tile that is not a full MR x NR: the narrowest kernel that covers it. */
+static void edge_tile(const sg_arch *ar, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                      float beta, int64_t mr, int64_t nr)
+{
+    const int64_t NR = ar->nr;
+    int r = row_class(mr);
+    int64_t nv = cdiv(nr, ar->vl);
+    ukernel_fn f = ar->edge[r][nv - 1];
+    if (r == 3 && nr <= 8 && ar->half) {
+        if (mr == ar->mr && nr == 8) {
+            ar->half(kc, a, b, c, ldc, beta);
+            return;
+        }
+        f = ar->half;
+        nv = 0; /* never an exact cover below: through tmp */
+    }
+    if (!f) {
+        f = ar->kernel;
+        r = 3;
+        nv = NR / ar->vl;
+    }
+    if (class_rows(r, ar->mr) == mr && nv * ar->vl == nr) {
+        f(kc, a, b, c, ldc, beta); /* covers the tile exactly: store in place */
+        return;
+    }
+    float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+    f(kc, a, b, tmp, NR, 0.0f);
+    for (int64_t i = 0; i < mr; i++) {
+        float *cp = c + i * ldc;
+        const float *tp = tmp + i * NR;
+        if (beta == 0.0f)
+            for (int64_t t = 0; t < nr; t++)
+                cp[t] = tp[t];
+        else
+            for (int64_t t = 0; t < nr; t++)
+                cp[t] = tp[t] + beta * cp[t];
     }
 }
 
@@ -437,38 +761,72 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
 {
     const sg_arch *ar = j->ar;
     const int64_t MR = ar->mr, NR = ar->nr;
-    float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+    /*
+     * A narrow tile would pay a whole pass over A to pack it (A is often
+     * the weights): read whole MR-row panels of a plain A in place and
+     * pack only a ragged last panel. Wide tiles amortize packing.
+     */
+    const bool direct = !j->ta && j->alpha == 1.0f && ar->rows[0] != NULL && n1 - n0 <= 1024;
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         int64_t kc = min64(j->kc, j->K - pc);
         float beta = pc == 0 ? j->beta : 1.0f;
         for (int64_t mc0 = m0; mc0 < m1; mc0 += j->mc) {
             int64_t mc = min64(j->mc, m1 - mc0);
-            pack_a(j, mc0, mc, pc, kc, ap);
+            int64_t mfull = direct ? mc / MR * MR : 0;
+            if (mfull < mc)
+                pack_a(j, mc0 + mfull, mc - mfull, pc, kc, ap + mfull * kc);
             for (int64_t nc0 = n0; nc0 < n1; nc0 += j->nc) {
                 int64_t nc = min64(j->nc, n1 - nc0);
-                pack_b(j, nc0, nc, pc, kc, bp);
+                const float *bblock;
+                int64_t bstride; /* floats between consecutive NR-column panels */
+                if (j->Bp) {
+                    bblock = j->Bp + ((nc0 / NR) * j->K + pc) * NR;
+                    bstride = j->K * NR;
+                } else {
+                    pack_b(j, nc0, nc, pc, kc, bp);
+                    bblock = bp;
+                    bstride = kc * NR;
+                }
                 for (int64_t ir = 0; ir < mc; ir += MR) {
                     int64_t mr = min64(MR, mc - ir);
-                    const float *a = ap + ir * kc;
                     float *crow = j->C + (mc0 + ir) * j->ldc + nc0;
+                    if (ir < mfull) {
+                        const float *a = j->A + (mc0 + ir) * j->lda + pc;
+                        for (int64_t jr = 0; jr < nc; jr += NR) {
+                            int64_t nr = min64(NR, nc - jr), nv = cdiv(nr, ar->vl);
+                            const float *b = bblock + (jr / NR) * bstride;
+                            ukernel_rows_fn f = ar->rows[nv - 1];
+                            if (nr <= 8 && ar->rows_half) {
+                                f = ar->rows_half;
+                                nv = nr == 8 ? -1 : 0; /* -1: covers exactly */
+                            }
+                            if (nv < 0 || nv * ar->vl == nr) {
+                                f(kc, a, j->lda, b, crow + jr, j->ldc, beta);
+                                continue;
+                            }
+                            float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
+                            f(kc, a, j->lda, b, tmp, NR, 0.0f);
+                            for (int64_t i = 0; i < MR; i++) {
+                                float *cp = crow + i * j->ldc + jr;
+                                const float *tp = tmp + i * NR;
+                                if (beta == 0.0f)
+                                    for (int64_t t = 0; t < nr; t++)
+                                        cp[t] = tp[t];
+                                else
+                                    for (int64_t t = 0; t < nr; t++)
+                                        cp[t] = tp[t] + beta * cp[t];
+                            }
+                        }
+                        continue;
+                    }
+                    const float *a = ap + ir * kc;
                     for (int64_t jr = 0; jr < nc; jr += NR) {
                         int64_t nr = min64(NR, nc - jr);
-                        const float *b = bp + jr * kc;
-                        if (mr == MR && nr == NR) {
+                        const float *b = bblock + (jr / NR) * bstride;
+                        if (mr == MR && nr == NR)
                             ar->kernel(kc, a, b, crow + jr, j->ldc, beta);
-                            continue;
-                        }
-                        ar->kernel(kc, a, b, tmp, NR, 0.0f);
-                        for (int64_t i = 0; i < mr; i++) {
-                            float *cp = crow + i * j->ldc + jr;
-                            const float *tp = tmp + i * NR;
-                            if (beta == 0.0f)
-                                for (int64_t t = 0; t < nr; t++)
-                                    cp[t] = tp[t];
-                            else
-                                for (int64_t t = 0; t < nr; t++)
-                                    cp[t] = tp[t] + beta * cp[t];
-                        }
+                        else
+                            edge_tile(ar, kc, a, b, crow + jr, j->ldc, beta, mr, nr);
                     }
                 }
             }
@@ -519,6 +877,45 @@ static int32_t useful_threads(int64_t M, int64_t N, int64_t K, int32_t threads)
     if (t < 1)
         t = 1;
     return threads < t ? threads : (int32_t)t;
+}
+
+/*
+ * Split C into at most nt tiles, MR/NR-aligned. Cost of a split is its
+ * largest tile's multiply-adds per unit depth plus its packing (both
+ * operands' panels are re-packed by every tile that needs them).
+ */
+static void split_tiles(sg_job *j, int32_t nt)
+{
+    const int64_t MR = j->ar->mr, NR = j->ar->nr;
+    int64_t mu = cdiv(j->M, MR), nu = cdiv(j->N, NR);
+    int64_t best_tm = 1;
+    double best_cost = -1;
+    for (int64_t tm = 1; tm <= nt; tm++) {
+        int64_t tn = nt / tm;
+        if (tm > mu || tn > nu)
+            continue;
+        double rows = (double)min64(j->M, cdiv(mu, tm) * MR), cols = (double)min64(j->N, cdiv(nu, tn) * NR);
+        double cost = rows * cols + 4.0 * (rows + cols);
+        if (best_cost < 0 || cost < best_cost)
+            best_cost = cost, best_tm = tm;
+    }
+    int64_t tm = best_tm, tn = max64(1, nt / best_tm);
+    j->tile_m = cdiv(mu, tm) * MR;
+    j->tile_n = cdiv(nu, tn) * NR;
+    j->tiles_n = cdiv(j->N, j->tile_n);
+}
+
+static void run_blocked(sg_job *j, nni_pool *pool)
+{
+    block_sizes(j->M, j->N, j->K, j->ar->mr, j->ar->nr, &j->kc, &j->mc, &j->nc);
+    j->ws_stride = pack_bytes(j->M, j->N, j->K);
+    int32_t nt = useful_threads(j->M, j->N, j->K, nni_pool_threads(pool));
+    split_tiles(j, nt);
+    int64_t tiles = cdiv(j->M, j->tile_m) * j->tiles_n;
+    if (tiles <= 1)
+        gemm_task(j, 0, tiles, 0);
+    else
+        nni_parallel_for(pool, tiles, 1, gemm_task, j);
 }
 
 /* ------------------------------------------------------------------ */
@@ -673,23 +1070,6 @@ size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
     return pack_bytes(M, N, K) * (size_t)nt;
 }
 
-/* Split C into at most nt tiles (MR/NR-aligned) of about equal work. */
-static void split_tiles(sg_job *j, int32_t nt)
-{
-    int64_t mu = cdiv(j->M, j->ar->mr), nu = cdiv(j->N, j->ar->nr);
-    int64_t best_tm = 1, best_cost = -1;
-    for (int64_t tm = 1; tm <= nt; tm++) {
-        int64_t tn = nt / tm;
-        int64_t cost = cdiv(mu, tm) * cdiv(nu, tn);
-        if (best_cost < 0 || cost < best_cost)
-            best_cost = cost, best_tm = tm;
-    }
-    int64_t tm = best_tm, tn = nt / best_tm;
-    j->tile_m = cdiv(mu, tm) * j->ar->mr;
-    j->tile_n = cdiv(nu, tn) * j->ar->nr;
-    j->tiles_n = cdiv(j->N, j->tile_n);
-}
-
 void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, void *ws,
                   nni_pool *pool)
@@ -707,15 +1087,37 @@ void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, flo
     }
     sg_job j = {.ar = ar, .ta = transA, .tb = transB, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
                 .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .ws = ws};
-    block_sizes(M, N, K, ar->mr, ar->nr, &j.kc, &j.mc, &j.nc);
-    j.ws_stride = pack_bytes(M, N, K);
-    int32_t nt = useful_threads(M, N, K, nni_pool_threads(pool));
-    split_tiles(&j, nt);
-    int64_t tiles = cdiv(M, j.tile_m) * j.tiles_n;
-    if (tiles <= 1)
-        gemm_task(&j, 0, tiles, 0);
-    else
-        nni_parallel_for(pool, tiles, 1, gemm_task, &j);
+    run_blocked(&j, pool);
+}
+
+int64_t nni_sgemm_nr(void) { return get_arch()->nr; }
+
+size_t nni_sgemm_packed_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return 64;
+    return pack_bytes(M, N, K) * (size_t)useful_threads(M, N, K, threads < 1 ? 1 : threads);
+}
+
+void nni_sgemm_pack_b(int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp)
+{
+    const sg_arch *ar = get_arch();
+    if (N > 0 && K > 0)
+        ar->pack_b(B, ldb, N, K, Bp);
+}
+
+void nni_sgemm_packed_ws(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                         const float *Bp, float beta, float *C, int64_t ldc, void *ws, nni_pool *pool)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    sg_job j = {.ar = get_arch(), .ta = transA, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A,
+                .Bp = Bp, .lda = lda, .ldc = ldc, .C = C, .ws = ws};
+    run_blocked(&j, pool);
 }
 
 /* Unblocked fallback for when no workspace can be had. */

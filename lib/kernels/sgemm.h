@@ -30,6 +30,23 @@ void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, flo
 void nni_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc, nni_pool *pool);
 
+/*
+ * Pre-packed B: callers that produce B themselves (im2col) can write it
+ * straight into the layout the micro-kernel reads and skip a packing pass.
+ * Panel q holds columns [q*nr, q*nr + nr) as K rows of nr floats:
+ *   Bp[(q * K + k) * nr + j] = op(B)[k][q * nr + j], zero past column N.
+ * Size: K * round_up(N, nr) floats.
+ */
+/** Columns per B panel of the micro-kernel in use (fixed for the process). */
+int64_t nni_sgemm_nr(void);
+/** Pack row-major B (K x N, row stride ldb) into Bp. */
+void nni_sgemm_pack_b(int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp);
+/** Workspace bytes for nni_sgemm_packed_ws. */
+size_t nni_sgemm_packed_workspace(int64_t M, int64_t N, int64_t K, int32_t threads);
+/** C = alpha * op(A) * B + beta * C with B given pre-packed. */
+void nni_sgemm_packed_ws(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                         const float *Bp, float beta, float *C, int64_t ldc, void *ws, nni_pool *pool);
+
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char *nni_sgemm_arch(void);
 

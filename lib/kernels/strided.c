@@ -82,9 +82,38 @@ static void rows_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     }
 }
 
-/* Transpose mode: the last two axes are [A, B] with source strides [1, sb];
- * copying 32x32 tiles keeps both the reads and the writes in cache. Items are
- * (batch, tile of A). */
+/* Gather column `a` of a tile held row-major in buf (rows of TILE elements). */
+static void tile_column(uint8_t *d, const uint8_t *buf, size_t es, int64_t a, int64_t nb)
+{
+    switch (es) {
+    case 1:
+        for (int64_t b = 0; b < nb; b++)
+            d[b] = buf[b * TILE + a];
+        break;
+    case 2:
+        for (int64_t b = 0; b < nb; b++)
+            ((uint16_t *)d)[b] = ((const uint16_t *)buf)[b * TILE + a];
+        break;
+    case 4:
+        for (int64_t b = 0; b < nb; b++)
+            ((uint32_t *)d)[b] = ((const uint32_t *)buf)[b * TILE + a];
+        break;
+    case 8:
+        for (int64_t b = 0; b < nb; b++)
+            ((uint64_t *)d)[b] = ((const uint64_t *)buf)[b * TILE + a];
+        break;
+    default:
+        for (int64_t b = 0; b < nb; b++)
+            memcpy(d + (size_t)b * es, buf + (size_t)(b * TILE + a) * es, es);
+        break;
+    }
+}
+
+/* Transpose mode: the last two axes are [A, B] with source strides [1, sb].
+ * Each 32x32 tile is read as 32 short contiguous source rows into a local
+ * buffer, then written as contiguous output rows: with power-of-two strides,
+ * reading or writing columns directly would keep evicting its own cache lines.
+ * Items are (batch, tile of A). */
 static void tiles_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const view_job *j = arg;
@@ -92,17 +121,20 @@ static void tiles_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     int64_t coord[NNI_STRIDED_MAX_RANK];
     int64_t A = j->dims[nb], B = j->dims[nb + 1], sb = j->strides[nb + 1];
     size_t es = j->es;
+    uint64_t buf64[TILE * TILE * 16 / sizeof(uint64_t)]; /* element sizes up to 16 bytes */
+    uint8_t *buf = (uint8_t *)buf64;
     for (int64_t it = begin; it < end; it++) {
         int64_t batch = it / j->a_tiles, at = it % j->a_tiles;
         int64_t base = outer_offset(j, nb, batch, coord);
         uint8_t *d = j->dst + (size_t)batch * (size_t)(A * B) * es;
-        int64_t a0 = at * TILE, a1 = a0 + TILE < A ? a0 + TILE : A;
+        int64_t a0 = at * TILE, na = a0 + TILE < A ? TILE : A - a0;
         for (int64_t b0 = 0; b0 < B; b0 += TILE) {
-            int64_t b1 = b0 + TILE < B ? b0 + TILE : B;
-            for (int64_t a = a0; a < a1; a++) {
-                const uint8_t *s = j->src + (base + a + b0 * sb) * (ptrdiff_t)es;
-                copy_row(d + (size_t)(a * B + b0) * es, s, es, b1 - b0, sb);
-            }
+            int64_t nbt = b0 + TILE < B ? TILE : B - b0;
+            for (int64_t b = 0; b < nbt; b++)
+                memcpy(buf + (size_t)(b * TILE) * es, j->src + (base + a0 + (b0 + b) * sb) * (ptrdiff_t)es,
+                       (size_t)na * es);
+            for (int64_t a = 0; a < na; a++)
+                tile_column(d + (size_t)((a0 + a) * B + b0) * es, buf, es, a, nbt);
         }
     }
 }
@@ -134,8 +166,8 @@ void nni_strided_copy(void *dst, const void *src, size_t es, int32_t rank, const
     for (int32_t a = 0; a < j.rank; a++)
         total *= j.dims[a];
     int64_t total_bytes = total * (int64_t)es;
-    if (j.rank >= 2 && j.strides[j.rank - 1] != 1 && j.strides[j.rank - 2] == 1 && j.dims[j.rank - 2] >= TILE / 4 &&
-        j.dims[j.rank - 1] >= TILE / 4) {
+    if (j.rank >= 2 && es <= 16 && j.strides[j.rank - 1] != 1 && j.strides[j.rank - 2] == 1 &&
+        j.dims[j.rank - 2] >= TILE / 4 && j.dims[j.rank - 1] >= TILE / 4) {
         int64_t A = j.dims[j.rank - 2], B = j.dims[j.rank - 1];
         j.a_tiles = (A + TILE - 1) / TILE;
         int64_t items = total / (A * B) * j.a_tiles;
@@ -158,7 +190,38 @@ typedef struct {
     const int64_t *dims;
     const int64_t *const *maps;
     const uint8_t *fill;
+    bool runs; /* the last axis' map is mostly long consecutive runs */
 } map_job;
+
+/* One output row: d[o] = s[m[o]], or fill where m[o] < 0. */
+#define GATHER_ROW(T)                                                                                                  \
+    do {                                                                                                               \
+        T *dd = (T *)d, f = *(const T *)fill;                                                                          \
+        for (int64_t o = 0; o < n; o++)                                                                                \
+            dd[o] = m[o] < 0 ? f : *(const T *)(s + (size_t)m[o] * sizeof(T));                                        \
+    } while (0)
+
+static void map_row(uint8_t *d, const uint8_t *s, size_t es, const int64_t *m, int64_t n, const uint8_t *fill,
+                    bool runs)
+{
+    if (!runs) {
+        switch (es) {
+        case 1: GATHER_ROW(uint8_t); return;
+        case 2: GATHER_ROW(uint16_t); return;
+        case 4: GATHER_ROW(uint32_t); return;
+        case 8: GATHER_ROW(uint64_t); return;
+        default: break;
+        }
+    }
+    /* long runs of consecutive source elements (padding's interior): one memcpy each */
+    for (int64_t o = 0; o < n;) {
+        int64_t run = 1;
+        while (m[o] >= 0 && o + run < n && m[o + run] == m[o] + run)
+            run++;
+        memcpy(d + (size_t)o * es, m[o] < 0 ? fill : s + (size_t)m[o] * es, m[o] < 0 ? es : (size_t)run * es);
+        o += m[o] < 0 ? 1 : run;
+    }
+}
 
 static void map_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
@@ -182,17 +245,11 @@ static void map_task(void *arg, int64_t begin, int64_t end, int32_t tid)
                 fill = true;
             base += m;
         }
-        for (int64_t o = 0; o < n;) {
-            if (fill || last[o] < 0) {
+        if (fill) {
+            for (int64_t o = 0; o < n; o++)
                 memcpy(d + (size_t)o * es, j->fill, es);
-                o++;
-                continue;
-            }
-            int64_t run = 1; /* consecutive source elements: one memcpy */
-            while (o + run < n && last[o + run] == last[o] + run)
-                run++;
-            memcpy(d + (size_t)o * es, j->src + (size_t)(base + last[o]) * es, (size_t)run * es);
-            o += run;
+        } else {
+            map_row(d, j->src + (size_t)base * es, es, last, n, j->fill, j->runs);
         }
         for (int32_t a = nd - 1; a >= 0; a--) {
             if (++coord[a] < j->dims[a])
@@ -215,6 +272,11 @@ void nni_map_copy(void *dst, const void *src, size_t es, int32_t rank, const int
         return;
     }
     map_job j = {.dst = dst, .src = src, .es = es, .rank = rank, .dims = dims, .maps = maps, .fill = fill};
+    const int64_t *last = maps[rank - 1];
+    int64_t breaks = 1;
+    for (int64_t o = 1; o < dims[rank - 1]; o++)
+        breaks += last[o] < 0 || last[o] != last[o - 1] + 1;
+    j.runs = dims[rank - 1] >= 16 * breaks;
     int64_t row_bytes = dims[rank - 1] * (int64_t)es;
     int64_t grain = row_bytes >= MIN_TASK_BYTES ? 1 : MIN_TASK_BYTES / row_bytes;
     nni_parallel_for(total * (int64_t)es >= 2 * MIN_TASK_BYTES ? pool : NULL, total / dims[rank - 1], grain, map_task, &j);

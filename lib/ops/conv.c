@@ -12,8 +12,10 @@
 #include "ops/resolve.h"
 
 #define MAX_ND NNI_CONV_MAX_DIMS
-/* im2col columns are produced in chunks of at most this many floats (4 MiB: stays in L3). */
-#define COL_BUDGET ((int64_t)1 << 20)
+/* im2col columns are produced in chunks of at most this many floats (512 KiB: stays in L2). */
+#define COL_BUDGET ((int64_t)1 << 17)
+/* ConvTranspose columns are scattered back by col2im: larger chunks keep its GEMM wide. */
+#define COLT_BUDGET ((int64_t)1 << 20)
 
 typedef enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } pad_mode;
 
@@ -271,6 +273,80 @@ static void fill_bias(float *y, int64_t planes, int64_t vol, const float *bias)
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+/*
+ * A Conv is split into units: (batch, group, column chunk). A unit fills
+ * Y_g[:, p0:p1] = W_g * im2col(X_g)[:, p0:p1] (+ bias). Columns are chunked
+ * so a unit's im2col panels stay in L2 until its GEMM reads them; with
+ * several threads, whole units run in parallel when there are enough of
+ * them, otherwise the units run in turn and each GEMM is split.
+ */
+typedef struct {
+    const conv_shape *sh;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t group;
+    enum { CONV_POINTWISE, CONV_PACKED, CONV_PLAIN } mode;
+    int64_t Kg, nr;
+    int64_t chunk, n_chunks;     /* columns per unit, units per (batch, group) */
+    size_t col_bytes, ws_bytes;  /* scratch per unit in flight */
+    char *scratch;
+} conv_plan;
+
+static void conv_unit(const conv_plan *p, int64_t u, char *scratch, nni_pool *pool)
+{
+    const conv_shape *sh = p->sh;
+    int64_t ci = u % p->n_chunks, gi = u / p->n_chunks % p->group, n = u / p->n_chunks / p->group;
+    int64_t p0 = ci * p->chunk, p1 = p0 + p->chunk < sh->yvol ? p0 + p->chunk : sh->yvol;
+    const float *xg = p->x + (n * sh->C + gi * sh->Cg) * sh->xvol;
+    const float *wg = p->w + gi * sh->Mg * p->Kg;
+    float *yg = p->y + (n * sh->M + gi * sh->Mg) * sh->yvol + p0;
+    float *col = (float *)scratch;
+    void *ws = scratch + p->col_bytes;
+    float beta = 0.0f;
+    if (p->bias) {
+        for (int64_t m = 0; m < sh->Mg; m++) {
+            float v = p->bias[gi * sh->Mg + m], *row = yg + m * sh->yvol;
+            for (int64_t t = 0; t < p1 - p0; t++)
+                row[t] = v;
+        }
+        beta = 1.0f;
+    }
+    switch (p->mode) {
+    case CONV_POINTWISE:
+        nni_sgemm_ws(false, false, sh->Mg, p1 - p0, sh->Cg, 1.0f, wg, sh->Cg, xg + p0, sh->xvol, beta, yg, sh->yvol,
+                     ws, pool);
+        break;
+    case CONV_PACKED:
+        nni_im2col_packed(&sh->g, sh->Cg, xg, p0, p1, p->nr, col, pool);
+        nni_sgemm_packed_ws(false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, beta, yg, sh->yvol, ws, pool);
+        break;
+    case CONV_PLAIN:
+        nni_im2col(&sh->g, sh->Cg, xg, p0, p1, col, pool);
+        nni_sgemm_ws(false, false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, p1 - p0, beta, yg, sh->yvol, ws,
+                     pool);
+        break;
+    }
+}
+
+static void conv_unit_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const conv_plan *p = arg;
+    char *scratch = p->scratch + (size_t)tid * (p->col_bytes + p->ws_bytes);
+    for (int64_t u = begin; u < end; u++)
+        conv_unit(p, u, scratch, NULL);
+}
+
+/* Split columns into n chunks of whole panels. */
+static void set_chunks(conv_plan *p, int64_t n)
+{
+    int64_t yvol = p->sh->yvol;
+    p->chunk = (yvol + n - 1) / n;
+    p->chunk = (p->chunk + p->nr - 1) / p->nr * p->nr;
+    if (p->chunk > yvol)
+        p->chunk = yvol;
+    p->n_chunks = (yvol + p->chunk - 1) / p->chunk;
+}
+
 static nn_status conv_run(nni_opctx *c)
 {
     conv_shape sh;
@@ -278,11 +354,8 @@ static nn_status conv_run(nni_opctx *c)
     if (st != NN_OK)
         return st;
     const conv_state *s = c->state;
-    const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = nni_has_in(c, 2) ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data;
     const int32_t nd = sh.g.nd;
-    const int64_t group = s->group;
     if (sh.yvol == 0 || sh.N == 0 || sh.M == 0)
         return NN_OK;
 
@@ -295,55 +368,75 @@ static nn_status conv_run(nni_opctx *c)
             g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
             g2.pad[0] = 0;
         }
-        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, x, w, bias, y, c->pool);
+        size_t bytes = nni_conv2d_depthwise_workspace(&g2, nni_pool_threads(c->pool));
+        void *ws = c->scratch(c, bytes);
+        if (!ws)
+            return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
+        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, c->in[0]->data, c->in[1]->data, bias, c->out[0]->data,
+                             ws, c->pool);
         return NN_OK;
     }
 
+    conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .bias = bias, .y = c->out[0]->data,
+                   .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
     bool pointwise = sh.kvol == 1;
     for (int32_t d = 0; d < nd; d++)
         if (sh.g.stride[d] != 1 || sh.g.pad[d] != 0 || sh.g.in[d] != sh.g.out[d])
             pointwise = false;
-    const int64_t Kg = sh.Cg * sh.kvol;
-    int64_t chunk = sh.yvol;
-    if (!pointwise && Kg * chunk > COL_BUDGET)
-        chunk = COL_BUDGET / Kg < 256 ? 256 : COL_BUDGET / Kg;
-    if (chunk > sh.yvol)
-        chunk = sh.yvol;
-    int32_t threads = nni_pool_threads(c->pool);
-    size_t ws_bytes = nni_sgemm_workspace(sh.Mg, chunk, Kg, threads);
-    int64_t tail = sh.yvol % chunk;
-    if (tail) {
-        size_t t = nni_sgemm_workspace(sh.Mg, tail, Kg, threads);
-        if (t > ws_bytes)
-            ws_bytes = t;
+    /* a single output channel per group is a matrix-vector product: plain columns suit it */
+    p.mode = pointwise ? CONV_POINTWISE : sh.Mg > 1 ? CONV_PACKED : CONV_PLAIN;
+    int64_t n_chunks = 1;
+    if (p.mode != CONV_POINTWISE) {
+        int64_t cols = COL_BUDGET / p.Kg / p.nr * p.nr;
+        if (cols < 2 * p.nr)
+            cols = 2 * p.nr;
+        n_chunks = (sh.yvol + cols - 1) / cols;
     }
-    size_t col_bytes = pointwise ? 0 : align64((size_t)Kg * (size_t)chunk * sizeof(float));
-    char *scratch = c->scratch(c, col_bytes + ws_bytes);
-    if (!scratch)
-        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", col_bytes + ws_bytes);
-    float *col = (float *)scratch;
-    void *ws = scratch + col_bytes;
-
-    for (int64_t n = 0; n < sh.N; n++)
-        for (int64_t gi = 0; gi < group; gi++) {
-            const float *xg = x + (n * sh.C + gi * sh.Cg) * sh.xvol;
-            const float *wg = w + gi * sh.Mg * Kg;
-            float *yg = y + (n * sh.M + gi * sh.Mg) * sh.yvol;
-            float beta = bias ? 1.0f : 0.0f;
-            if (bias)
-                fill_bias(yg, sh.Mg, sh.yvol, bias + gi * sh.Mg);
-            if (pointwise) {
-                nni_sgemm_ws(false, false, sh.Mg, sh.yvol, sh.Cg, 1.0f, wg, sh.Cg, xg, sh.xvol, beta, yg, sh.yvol, ws,
-                             c->pool);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < sh.yvol; p0 += chunk) {
-                int64_t p1 = p0 + chunk < sh.yvol ? p0 + chunk : sh.yvol;
-                nni_im2col(&sh.g, sh.Cg, xg, p0, p1, col, c->pool);
-                nni_sgemm_ws(false, false, sh.Mg, p1 - p0, Kg, 1.0f, wg, Kg, col, p1 - p0, beta, yg + p0, sh.yvol,
-                             ws, c->pool);
-            }
+    set_chunks(&p, n_chunks);
+    int32_t threads = nni_pool_threads(c->pool);
+    int64_t per_chunk = sh.N * s->group, units = per_chunk * p.n_chunks;
+    bool by_unit = false;
+    if (threads > 1) {
+        /*
+         * Whole units per thread when they balance: try a few more chunks
+         * until the unit count divides evenly (or is large), as long as
+         * chunks stay at least two panels wide.
+         */
+        const int64_t base = p.n_chunks;
+        for (int64_t n = base; n <= base + threads && !by_unit; n++) {
+            if (n > 1 && (sh.yvol + n - 1) / n < 2 * p.nr)
+                break;
+            set_chunks(&p, n);
+            int64_t u = per_chunk * p.n_chunks;
+            by_unit = u >= threads && (u % threads == 0 || u >= 8 * threads);
         }
+        if (!by_unit)
+            set_chunks(&p, base);
+        units = per_chunk * p.n_chunks;
+    }
+    int32_t gemm_threads = by_unit ? 1 : threads;
+    int64_t cols = p.mode == CONV_PACKED ? (p.chunk + p.nr - 1) / p.nr * p.nr : p.chunk;
+    if (p.mode != CONV_POINTWISE)
+        p.col_bytes = align64((size_t)p.Kg * (size_t)cols * sizeof(float));
+    int64_t tail = sh.yvol - (p.n_chunks - 1) * p.chunk;
+    for (int k = 0; k < 2; k++) {
+        int64_t n = k == 0 ? p.chunk : tail;
+        size_t b = p.mode == CONV_PACKED ? nni_sgemm_packed_workspace(sh.Mg, n, p.Kg, gemm_threads)
+                                         : nni_sgemm_workspace(sh.Mg, n, p.mode == CONV_POINTWISE ? sh.Cg : p.Kg,
+                                                               gemm_threads);
+        if (b > p.ws_bytes)
+            p.ws_bytes = b;
+    }
+    p.ws_bytes = align64(p.ws_bytes);
+    size_t per = p.col_bytes + p.ws_bytes, total = per * (size_t)(by_unit ? threads : 1);
+    p.scratch = c->scratch(c, total);
+    if (!p.scratch)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", total);
+    if (by_unit)
+        nni_parallel_for(c->pool, units, 1, conv_unit_task, &p);
+    else
+        for (int64_t u = 0; u < units; u++)
+            conv_unit(&p, u, p.scratch, c->pool);
     return NN_OK;
 }
 
@@ -367,8 +460,8 @@ static nn_status convt_run(nni_opctx *c)
 
     const int64_t rows = sh.Mg * sh.kvol;
     int64_t chunk = sh.xvol;
-    if (rows * chunk > COL_BUDGET)
-        chunk = COL_BUDGET / rows < 64 ? 64 : COL_BUDGET / rows;
+    if (rows * chunk > COLT_BUDGET)
+        chunk = COLT_BUDGET / rows < 64 ? 64 : COLT_BUDGET / rows;
     if (chunk > sh.xvol)
         chunk = sh.xvol;
     int32_t threads = nni_pool_threads(c->pool);

@@ -56,7 +56,8 @@ static nn_status pad_amounts(const nni_opctx *c, int64_t *pb, int64_t *pe)
             return st;
         if (count > 2 * NN_MAX_RANK)
             return nni_error(NN_E_INVALID_MODEL, "Pad: '%s' has %zu values, too many", name, count);
-        memcpy(pads, v, count * sizeof *v);
+        if (count)
+            memcpy(pads, v, count * sizeof *v);
         n = (int64_t)count;
     } else {
         if (!nni_has_in(c, 1))
@@ -143,7 +144,7 @@ static nn_status pad_run(nni_opctx *c)
         return st;
     if (y->nbytes == 0)
         return NN_OK;
-    uint8_t value[16] = {0};
+    _Alignas(16) uint8_t value[16] = {0};
     if (c->opset < 11)
         nni_store_f64(value, x->dtype, s->value);
     else if (nni_has_in(c, 2) && c->in[2]->nbytes >= es && c->in[2]->data)

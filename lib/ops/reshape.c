@@ -68,7 +68,8 @@ static nn_status reshape_infer(nni_opctx *c)
             return st;
         if (count > NN_MAX_RANK)
             return nni_error(NN_E_LIMIT, "Reshape to rank %zu exceeds %d", count, NN_MAX_RANK);
-        memcpy(shape, v, count * sizeof *v);
+        if (count)
+            memcpy(shape, v, count * sizeof *v);
         n = (int64_t)count;
     }
     int64_t count = nni_tensor_count(x), known = 1;

@@ -23,7 +23,8 @@ static nn_status slice_list(const nni_opctx *c, const char *name, int32_t in, in
             return st;
         if (count > NN_MAX_RANK)
             return nni_error(NN_E_INVALID_MODEL, "Slice: '%s' has %zu values, at most %d", name, count, NN_MAX_RANK);
-        memcpy(out, v, count * sizeof *v);
+        if (count)
+            memcpy(out, v, count * sizeof *v);
         *n = (int64_t)count;
         return NN_OK;
     }

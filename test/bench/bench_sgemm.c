@@ -1,5 +1,5 @@
 /* bench_sgemm.c — GFLOP/s of nni_sgemm per micro-kernel and thread count (not a unit test).
- * Build: see test/bench/README (links the static library). */
+ * Build: see test/bench/README.md (links the static library). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(getenv("BENCH_WALL") ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -101,16 +101,20 @@ int main(int argc, char **argv)
                 }
         printf("%-8s max rel err %.2e\n", archs[a], worst);
     }
-    static const int64_t perf[][3] = {{512, 512, 512}, {64, 3136, 576}, {256, 3136, 64}, {1024, 1024, 1024},
-                                      {128, 784, 1152}, {1, 4096, 4096}};
+    /* M, N, K, transB */
+    static const int64_t perf[][4] = {{512, 512, 512, 0}, {64, 3136, 576, 0}, {256, 3136, 64, 0},
+                                      {1024, 1024, 1024, 0}, {128, 784, 1152, 0}, {512, 49, 4608, 0},
+                                      {1, 4096, 4096, 0}, {1, 4096, 4096, 1}, {16, 1000, 2048, 1},
+                                      {512, 512, 512, 1}};
     for (int a = quick ? 2 : 0; a < 3; a++) {
         if (!nni_sgemm_force_arch(archs[a]))
             continue;
         for (size_t s = 0; s < sizeof perf / sizeof perf[0]; s++) {
             for (int th = 0; th < 2; th++) {
-                double g = bench(false, false, perf[s][0], perf[s][1], perf[s][2], th ? p2 : NULL);
-                printf("%-8s M=%-5lld N=%-5lld K=%-5lld threads=%d  %7.1f GFLOP/s\n", archs[a], (long long)perf[s][0],
-                       (long long)perf[s][1], (long long)perf[s][2], th + 1, g);
+                double g = bench(false, perf[s][3], perf[s][0], perf[s][1], perf[s][2], th ? p2 : NULL);
+                printf("%-8s M=%-5lld N=%-5lld K=%-5lld transB=%d threads=%d  %7.1f GFLOP/s\n", archs[a],
+                       (long long)perf[s][0], (long long)perf[s][1], (long long)perf[s][2], (int)perf[s][3], th + 1,
+                       g);
             }
         }
     }

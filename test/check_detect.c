@@ -1,0 +1,336 @@
+/*
+ * check_detect.c — detection post-processing against the numpy reference
+ * (tools/detect/make_testdata.py): decoding of each YOLO family, letterbox
+ * inverses, per-class and class-agnostic NMS, max detections; plus geometry
+ * and NMS edge cases.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/detect.h"
+#include "test_util.h"
+
+typedef struct tcase {
+    nni_det_params p;
+    char fit[32];
+    int32_t img_w, img_h;
+    float thresh, iou;
+    int agnostic;
+    uint32_t max_det;
+    int32_t n_heads;
+    nni_det_head heads[NNI_DET_MAX_HEADS];
+    float *data[NNI_DET_MAX_HEADS];
+} tcase;
+
+static int family_of(const char *s)
+{
+    if (!strcmp(s, "yolov2"))
+        return NNI_FAMILY_YOLOV2;
+    if (!strcmp(s, "yolov3"))
+        return NNI_FAMILY_YOLOV3;
+    if (!strcmp(s, "yolov5"))
+        return NNI_FAMILY_YOLOV5;
+    if (!strcmp(s, "yolov8"))
+        return NNI_FAMILY_YOLOV8;
+    return -1;
+}
+
+static void load_case(const char *name, tcase *c)
+{
+    memset(c, 0, sizeof *c);
+    char path[4096], line[4096];
+    snprintf(path, sizeof path, "%s/detect/%s/case.txt", NN_TEST_DATA_DIR, name);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    while (fgets(line, sizeof line, f)) {
+        char key[64], val[2048];
+        line[strcspn(line, "\n")] = '\0';
+        if (sscanf(line, "%63s %2047[^\n]", key, val) != 2)
+            continue;
+        if (!strcmp(key, "family"))
+            c->p.family = family_of(val);
+        else if (!strcmp(key, "classes"))
+            c->p.classes = atoi(val);
+        else if (!strcmp(key, "net"))
+            sscanf(val, "%d %d", &c->p.net_w, &c->p.net_h);
+        else if (!strcmp(key, "anchors"))
+            ck_assert_ok(nni_det_parse_anchors(val, &c->p));
+        else if (!strcmp(key, "masks"))
+            ck_assert_ok(nni_det_parse_masks(val, &c->p));
+        else if (!strcmp(key, "image"))
+            sscanf(val, "%d %d", &c->img_w, &c->img_h);
+        else if (!strcmp(key, "fit"))
+            snprintf(c->fit, sizeof c->fit, "%s", val);
+        else if (!strcmp(key, "thresh"))
+            c->thresh = strtof(val, NULL);
+        else if (!strcmp(key, "iou"))
+            c->iou = strtof(val, NULL);
+        else if (!strcmp(key, "agnostic"))
+            c->agnostic = atoi(val);
+        else if (!strcmp(key, "max_det"))
+            c->max_det = (uint32_t)atoi(val);
+        else if (!strcmp(key, "head")) {
+            int k, rank, n = 0;
+            char *p = val;
+            k = (int)strtol(p, &p, 10);
+            rank = (int)strtol(p, &p, 10);
+            nni_det_head *h = &c->heads[k];
+            h->rank = rank;
+            size_t count = 1;
+            for (int d = 0; d < rank; d++) {
+                h->dims[d] = strtoll(p, &p, 10);
+                count *= (size_t)h->dims[d];
+            }
+            snprintf(path, sizeof path, "%s/detect/%s/head_%d.f32", NN_TEST_DATA_DIR, name, k);
+            size_t size;
+            c->data[k] = (float *)test_read_file(path, &size);
+            ck_assert_uint_eq(size, count * sizeof(float));
+            h->data = c->data[k];
+            n = k + 1;
+            if (n > c->n_heads)
+                c->n_heads = n;
+        }
+    }
+    fclose(f);
+}
+
+static void free_case(tcase *c)
+{
+    for (int k = 0; k < c->n_heads; k++)
+        free(c->data[k]);
+}
+
+static void run_case(const char *name)
+{
+    tcase c;
+    load_case(name, &c);
+    if (c.p.family == NNI_FAMILY_YOLOV2)
+        c.p.n_heads = 1;
+    nni_det_set s;
+    nni_det_set_init(&s, c.p.classes);
+    ck_assert_ok(nni_det_decode(&c.p, c.heads, c.n_heads, c.thresh, &s));
+    nni_det_fit fit = {.kind = NNI_FIT_STRETCH};
+    if (!strcmp(c.fit, "darknet"))
+        nni_det_darknet_fit(c.img_w, c.img_h, c.p.net_w, c.p.net_h, &fit);
+    else if (!strcmp(c.fit, "letterbox"))
+        nni_det_letterbox_fit(c.img_w, c.img_h, c.p.net_w, c.p.net_h, &fit);
+    nni_det_unfit(&fit, &s);
+    nni_det *d;
+    int32_t n;
+    ck_assert_ok(nni_det_nms(&s, c.iou, c.agnostic != 0, c.max_det, c.img_w, c.img_h, &d, &n));
+
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/detect/%s/expected.txt", NN_TEST_DATA_DIR, name);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    int32_t k = 0;
+    while (fgets(line, sizeof line, f)) {
+        int cls;
+        float score, x0, y0, x1, y1;
+        ck_assert_int_eq(sscanf(line, "%d %f %f %f %f %f", &cls, &score, &x0, &y0, &x1, &y1), 6);
+        ck_assert_msg(k < n, "%s: nn found %d detections, the reference more", name, (int)n);
+        ck_assert_msg(d[k].cls == cls, "%s: detection %d class %d, want %d", name, (int)k, (int)d[k].cls, cls);
+        ck_assert_msg(fabsf(d[k].score - score) <= 1e-6f, "%s: detection %d score %.9g, want %.9g", name, (int)k,
+                      (double)d[k].score, (double)score);
+        float got[4] = {d[k].x0, d[k].y0, d[k].x1, d[k].y1}, want[4] = {x0, y0, x1, y1};
+        for (int j = 0; j < 4; j++)
+            ck_assert_msg(fabsf(got[j] - want[j]) <= 1e-3f, "%s: detection %d corner %d is %.6f, want %.6f", name,
+                          (int)k, j, (double)got[j], (double)want[j]);
+        k++;
+    }
+    fclose(f);
+    ck_assert_msg(k == n, "%s: nn found %d detections, the reference %d", name, (int)n, (int)k);
+    nni_free(d);
+    nni_det_set_free(&s);
+    free_case(&c);
+}
+
+START_TEST(test_reference_cases)
+{
+    static const char *const cases[] = {"yolov2_darknet", "yolov3_darknet", "yolov3_agnostic", "yolov5_letterbox",
+                                        "yolov8_stretch"};
+    run_case(cases[_i]);
+}
+END_TEST
+
+/* darknet's letterbox arithmetic on the sizes its behaviour depends on */
+START_TEST(test_darknet_fit)
+{
+    nni_det_fit f;
+    nni_det_darknet_fit(768, 576, 416, 416, &f); /* dog.jpg */
+    ck_assert_int_eq(f.w, 416);
+    ck_assert_int_eq(f.h, 312);
+    ck_assert_int_eq(f.x, 0);
+    ck_assert_int_eq(f.y, 52);
+    nni_det_darknet_fit(101, 300, 416, 416, &f); /* odd padding, integer division */
+    ck_assert_int_eq(f.h, 416);
+    ck_assert_int_eq(f.w, 140);
+    ck_assert_int_eq(f.x, 138);
+    nni_det_darknet_fit(1, 100000, 416, 416, &f); /* never empty */
+    ck_assert_int_ge(f.w, 1);
+    /* a centred box of the letterboxed image maps to the image centre */
+    nni_det_set s;
+    nni_det_set_init(&s, 1);
+    nni_det_rec *r = nni_det_set_add(&s);
+    r->x = 0.5f;
+    r->y = 0.5f;
+    r->w = 312.0f / 416;
+    r->h = 0.5f;
+    nni_det_darknet_fit(768, 576, 416, 416, &f);
+    nni_det_unfit(&f, &s);
+    ck_assert_float_eq_tol(s.recs[0].x, 0.5f, 1e-6f);
+    ck_assert_float_eq_tol(s.recs[0].y, 0.5f, 1e-6f);
+    ck_assert_float_eq_tol(s.recs[0].h, 416.0f / 312 * 0.5f, 1e-6f);
+    nni_det_set_free(&s);
+}
+END_TEST
+
+START_TEST(test_general_fit_inverse)
+{
+    /* a box covering the whole resized image covers the whole original */
+    nni_det_fit f;
+    nni_det_letterbox_fit(640, 480, 320, 320, &f);
+    ck_assert_int_eq(f.w, 320);
+    ck_assert_int_eq(f.h, 240);
+    ck_assert_int_eq(f.y, 40);
+    nni_det_set s;
+    nni_det_set_init(&s, 1);
+    nni_det_rec *r = nni_det_set_add(&s);
+    r->x = 0.5f;
+    r->y = 0.5f;
+    r->w = 1.0f;
+    r->h = 240.0f / 320;
+    r->prob[0] = 0.9f;
+    nni_det_unfit(&f, &s);
+    nni_det *d;
+    int32_t n;
+    ck_assert_ok(nni_det_nms(&s, 0.5f, false, 0, 640, 480, &d, &n));
+    ck_assert_int_eq(n, 1);
+    ck_assert_float_eq_tol(d[0].x0, 0, 1e-3f);
+    ck_assert_float_eq_tol(d[0].y0, 0, 1e-3f);
+    ck_assert_float_eq_tol(d[0].x1, 640, 1e-3f);
+    ck_assert_float_eq_tol(d[0].y1, 480, 1e-3f);
+    nni_free(d);
+    nni_det_set_free(&s);
+}
+END_TEST
+
+static void add_box(nni_det_set *s, float x, float y, float w, float h, int cls, float p)
+{
+    nni_det_rec *r = nni_det_set_add(s);
+    ck_assert_ptr_nonnull(r);
+    r->x = x;
+    r->y = y;
+    r->w = w;
+    r->h = h;
+    r->objectness = p;
+    r->prob[cls] = p;
+}
+
+START_TEST(test_nms_semantics)
+{
+    nni_det_set s;
+    nni_det_set_init(&s, 2);
+    /* boxes 0 and 1 overlap with IoU exactly 0.5: strict > keeps both */
+    add_box(&s, 0.25f, 0.5f, 0.5f, 1.0f, 0, 0.9f);
+    add_box(&s, 0.4166666666f, 0.5f, 0.5f, 1.0f, 0, 0.8f);
+    float v = nni_det_iou(&s.recs[0], &s.recs[1]);
+    ck_assert_float_eq_tol(v, 0.5f, 1e-5f);
+    /* the same box in another class survives per-class NMS, not agnostic */
+    add_box(&s, 0.25f, 0.5f, 0.5f, 1.0f, 1, 0.7f);
+    nni_det *d;
+    int32_t n;
+    ck_assert_ok(nni_det_nms(&s, 0.6f, false, 0, 100, 100, &d, &n));
+    ck_assert_int_eq(n, 3);
+    ck_assert_float_eq(d[0].score, 0.9f);
+    ck_assert_float_eq(d[2].score, 0.7f);
+    ck_assert_int_eq(d[2].cls, 1);
+    nni_free(d);
+    ck_assert_ok(nni_det_nms(&s, 0.45f, true, 0, 100, 100, &d, &n));
+    ck_assert_int_eq(n, 1);
+    nni_free(d);
+    /* max detections, and the chain rule: a suppressed box suppresses nothing */
+    nni_det_set_free(&s);
+    nni_det_set_init(&s, 1);
+    add_box(&s, 0.30f, 0.5f, 0.2f, 0.2f, 0, 0.9f);
+    add_box(&s, 0.40f, 0.5f, 0.2f, 0.2f, 0, 0.8f); /* IoU 1/3 with box 0 */
+    add_box(&s, 0.50f, 0.5f, 0.2f, 0.2f, 0, 0.7f); /* IoU 1/3 with box 1, 0 with box 0 */
+    ck_assert_ok(nni_det_nms(&s, 0.3f, false, 0, 10, 10, &d, &n));
+    ck_assert_int_eq(n, 2);
+    ck_assert_float_eq(d[1].score, 0.7f);
+    nni_free(d);
+    ck_assert_ok(nni_det_nms(&s, 0.9f, false, 2, 10, 10, &d, &n));
+    ck_assert_int_eq(n, 2);
+    nni_free(d);
+    nni_det_set_free(&s);
+}
+END_TEST
+
+START_TEST(test_bad_inputs)
+{
+    nni_det_params p;
+    memset(&p, 0, sizeof p);
+    ck_assert_nn(nni_det_parse_anchors("10,14,23", &p), NN_E_INVALID_MODEL);
+    ck_assert_nn(nni_det_parse_anchors("10,-14", &p), NN_E_INVALID_MODEL);
+    ck_assert_nn(nni_det_parse_anchors("a,b", &p), NN_E_INVALID_MODEL);
+    ck_assert_nn(nni_det_parse_masks("0,1;x", &p), NN_E_INVALID_MODEL);
+    ck_assert_nn(nni_det_parse_masks("0,1.5", &p), NN_E_INVALID_MODEL);
+    ck_assert_ok(nni_det_parse_anchors("10,14, 23,27", &p));
+    ck_assert_ok(nni_det_parse_masks("1;0", &p));
+    ck_assert_int_eq(p.n_heads, 2);
+    float data[2 * 6 * 2 * 2] = {0};
+    nni_det_head h[2] = {{data, 4, {1, 6, 2, 2}}, {data, 4, {1, 7, 2, 2}}};
+    p.family = NNI_FAMILY_YOLOV3;
+    p.classes = 1;
+    p.net_w = p.net_h = 32;
+    nni_det_set s;
+    nni_det_set_init(&s, 1);
+    ck_assert_nn(nni_det_decode(&p, h, 2, 0.5f, &s), NN_E_SHAPE); /* 7 channels for 1 anchor x 6 */
+    ck_assert_nn(nni_det_decode(&p, h, 1, 0.5f, &s), NN_E_INVALID_MODEL); /* masks list 2 outputs */
+    p.classes = 0;
+    ck_assert_nn(nni_det_decode(&p, h, 1, 0.5f, &s), NN_E_INVALID_MODEL);
+    p.classes = 1;
+    p.family = NNI_FAMILY_YOLOV8;
+    nni_det_head flat = {data, 3, {1, 6, 4}};
+    ck_assert_nn(nni_det_decode(&p, &flat, 1, 0.5f, &s), NN_E_SHAPE); /* 4+1 != 6 */
+    nni_det_set_free(&s);
+}
+END_TEST
+
+/* darknet's resize: last output column copies the last input column, the
+ * last output row keeps only (1-dy) of its source row */
+START_TEST(test_darknet_letterbox)
+{
+    uint8_t px[4 * 3 * 3];
+    for (int i = 0; i < 4 * 3; i++)
+        px[3 * i] = px[3 * i + 1] = px[3 * i + 2] = (uint8_t)(20 * i);
+    float out[3 * 8 * 8];
+    ck_assert_ok(nni_det_darknet_letterbox(px, 4, 3, 3, 8, 8, out));
+    /* 4x3 into 8x8: new_w 8, new_h 6, pasted at y 1 */
+    ck_assert_float_eq(out[0], 0.5f);
+    ck_assert_float_eq_tol(out[8 + 0], 0.0f, 1e-7f);
+    ck_assert_float_eq_tol(out[8 + 7], (float)(60 / 255.), 1e-6f);
+    /* row 6 of the canvas = resized row 5 = the last: (1-dy) * row 2, dy = 0 */
+    ck_assert_float_eq_tol(out[6 * 8 + 7], (float)(220 / 255.), 1e-6f);
+    ck_assert_float_eq(out[7 * 8], 0.5f);
+    ck_assert_nn(nni_det_darknet_letterbox(px, 0, 3, 3, 8, 8, out), NN_E_INVALID_ARG);
+}
+END_TEST
+
+Suite *nn_test_detect_suite(void)
+{
+    Suite *s = suite_create("detect");
+    TCase *tc = tcase_create("core");
+    tcase_add_loop_test(tc, test_reference_cases, 0, 5);
+    tcase_add_test(tc, test_darknet_fit);
+    tcase_add_test(tc, test_general_fit_inverse);
+    tcase_add_test(tc, test_nms_semantics);
+    tcase_add_test(tc, test_bad_inputs);
+    tcase_add_test(tc, test_darknet_letterbox);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return test_run_suite(nn_test_detect_suite()); }

@@ -822,9 +822,11 @@ NN_API nn_status nn_replace_head(nn_model *m, int32_t num_classes, const char *c
         goto fail;
     g->values[w_value].is_param = true;
     g->values[w_value].is_new_head = true;
+    g->values[w_value].lr_factor = 1.0f; /* a new head trains whatever froze the old one */
     if (b_value >= 0) {
         g->values[b_value].is_param = true;
         g->values[b_value].is_new_head = true;
+        g->values[b_value].lr_factor = 1.0f;
     }
     meta_txn_apply(g, &meta);
     nni_model_refresh(m);

@@ -34,8 +34,9 @@ static nn_status select_layers(nn_model *m, int32_t select, const char *name, ui
     bool found = false;
     switch (select) {
     case NN_SELECT_ALL:
+        /* a head made by nn_replace_head stays trainable under a full freeze */
         for (int32_t v = 0; v < g->n_values; v++)
-            if (is_param_value(g, v))
+            if (is_param_value(g, v) && !(factor == 0.0f && g->values[v].is_new_head))
                 g->values[v].lr_factor = factor;
         return NN_OK;
     case NN_SELECT_FIRST:

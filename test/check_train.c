@@ -193,7 +193,7 @@ static void run_parity_case(const char *name)
 static const char *const parity_cases[] = {
     "mlp_sgd", "mlp_adam", "mlp_adamw_cosine", "mlp_nesterov_weighted", "mlp_clip", "matmul_flatten_reshape",
     "residual_sub_mul", "softmax_head", "freeze_factor", "conv_bn_frozen", "conv_bn_train", "conv_bn_frozen_prefix",
-    "grouped_concat_pool", "resnet_block_bn_train",
+    "grouped_concat_pool", "resnet_block_bn_train", "shape_chain_reshape",
 };
 
 START_TEST(test_parity)

@@ -76,10 +76,11 @@ nn_status nni_tr_analyze(const nni_graph *g, const nn_trainer_options *o, tr_ana
         ok[v] = g->values[v].constant != NULL || g->values[v].is_input;
     }
     a->logits = find_logits(g, g->outputs[o->output_index]);
-    /* values downstream of a trainable parameter */
+    /* values downstream of a trainable parameter (not through Shape/Size:
+     * their integer outputs depend on shapes only) */
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const nni_node *n = &g->nodes[i];
-        if (n->dead)
+        if (n->dead || (n->op->flags & NNI_OP_SHAPE_ONLY))
             continue;
         bool any = false;
         for (int32_t k = 0; k < n->n_in; k++)

@@ -524,6 +524,11 @@ START_TEST(test_cache_spills_to_disk)
     nn_trainer_stats s;
     stats_of(t, &s);
     ck_assert_uint_eq(s.cache_hits, 4);
+    ck_assert_ok(nn_trainer_clear_cache(t));
+    nn_trainer_stats cleared;
+    stats_of(t, &cleared);
+    ck_assert_uint_eq(cleared.cache_memory_bytes + cleared.cache_disk_bytes, 0);
+    ck_assert_int_ne(access(path, F_OK), 0);
     ck_assert_uint_eq(s.cache_memory_bytes, 5 * 10 * sizeof(float));
     ck_assert_uint_eq(s.cache_disk_bytes, 7 * 10 * sizeof(float));
     nn_trainer_free(t);

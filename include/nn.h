@@ -322,7 +322,7 @@ NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t in
 
 /** Which layers nn_freeze()/nn_unfreeze() select. @since 1.0 */
 enum {
-    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused) */
+    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused); freezing all keeps a head made by nn_replace_head() trainable */
     NN_SELECT_FIRST = 1,   /**< the first `count` parameterized layers in topological order */
     NN_SELECT_LAYER = 2,   /**< the layer named `name` */
     NN_SELECT_PATTERN = 3  /**< layers whose name matches the shell pattern `name` (fnmatch: * ? [...]) */
@@ -914,8 +914,9 @@ NN_API nn_status nn_replace_input(nn_model *model, const char *input_name, int32
  * @param labels   `n_labels` class names stored (copied) as nn.labels, one
  *                 per class, no newlines; NULL/0 removes nn.labels
  * @return NN_OK, NN_E_INVALID_ARG (num_classes < 1, label count or content),
- *         NN_E_UNSUPPORTED (no classifier found; the message says what was
- *         found instead), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
+ *         NN_E_UNSUPPORTED (no classifier found, the message says what was
+ *         found instead; a detection model, i.e. one with nn.detect.family
+ *         metadata), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
  * @since 1.0
  */
 NN_API nn_status nn_replace_head(nn_model *model, int32_t num_classes, const char *const *labels, uint32_t n_labels,

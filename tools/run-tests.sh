@@ -7,7 +7,8 @@
 #  3. a static-only build (-DBUILD_SHARED_LIBS=OFF): unit tests + install check,
 #  4. an AddressSanitizer+UndefinedBehaviorSanitizer build: unit tests and
 #     the conformance suite again.
-# Set NN_ZOO=all for the full zoo (several GB, slower).
+# Set NN_ZOO=all for the full zoo (several GB, slower); NN_AARCH64=1 adds the
+# aarch64 cross build and its unit tests under qemu-user (tools/cross/aarch64.sh).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -44,4 +45,8 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_WERROR=ON -DNN_S
 cmake --build build/asan -j"$jobs" >/dev/null
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs" -L "unit|conformance")
+if [ "${NN_AARCH64:-0}" = 1 ]; then
+  echo "== aarch64 cross build under qemu-user"
+  tools/cross/aarch64.sh
+fi
 echo "== all tests passed"

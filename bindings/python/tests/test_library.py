@@ -112,7 +112,7 @@ def test_every_header_function_is_declared():
     header = open(os.path.join(REPO, "include", "nn.h")).read()
     declared = set(re.findall(r"^NN_API\b[^;(]*?\b(nn_\w+)\s*\(", header, re.M))
     assert declared, "no declarations parsed"
-    assert declared - set(PROTOTYPES) == set(), "functions without ctypes prototypes"
+    assert declared - set(PROTOTYPES) == set(), "nn.h functions without a ctypes prototype in nn/_lib.py PROTOTYPES"
     assert set(PROTOTYPES) - declared == set(), "prototypes for functions not in nn.h"
 
 

@@ -76,11 +76,10 @@ nn_status nni_tr_analyze(const nni_graph *g, const nn_trainer_options *o, tr_ana
         ok[v] = g->values[v].constant != NULL || g->values[v].is_input;
     }
     a->logits = find_logits(g, g->outputs[o->output_index]);
-    /* values downstream of a trainable parameter (not through Shape/Size:
-     * their integer outputs depend on shapes only) */
+    /* values downstream of a trainable parameter */
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const nni_node *n = &g->nodes[i];
-        if (n->dead || (n->op->flags & NNI_OP_SHAPE_ONLY))
+        if (n->dead)
             continue;
         /* Shape and Size read only their input's shape: no gradient flows
          * through them, and their integer outputs start shape chains. */

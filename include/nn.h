@@ -499,11 +499,14 @@ NN_API nn_status nn_train_step(nn_model *model, nn_trainer *trainer, const nn_te
  * same input), and a batch whose samples are all cached runs only the
  * trainable part. Do not use it with random augmentation. Falls back to
  * nn_train_step() when nothing can be cached. The cache is dropped when the
- * freezing or the input shape changes.
+ * freezing or the input shape changes; after changing frozen parameters
+ * yourself (nn_model_set_param), call nn_trainer_clear_cache().
  * @since 1.0
  */
 NN_API nn_status nn_train_step_cached(nn_model *model, nn_trainer *trainer, const nn_tensor *input,
                                       const uint64_t *sample_ids, const nn_tensor *labels, float *loss);
+/** Forget every cached activation (memory and file). @since 1.0 */
+NN_API nn_status nn_trainer_clear_cache(nn_trainer *trainer);
 
 #define NN_TRAINER_STATS_VERSION 1
 /** Counters of a trainer, for benchmarks and tests. @since 1.0 */

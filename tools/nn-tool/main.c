@@ -33,6 +33,10 @@ static void usage(FILE *f)
             "                                   top-K classes of PNG/JPEG images (see classify --help)\n"
             "  eval MODEL --data DIR [--threads N] [same overrides]\n"
             "                                   accuracy and confusion matrix over DIR/<class>/<images>\n"
+            "  train MODEL --data DIR --out OUT.onnx [--replace-head] [--freeze N|all] [--epochs E]\n"
+            "        [--batch B] [--lr LR] [--optimizer sgd|adam] [--momentum M] [--class-weights auto|LIST]\n"
+            "        [--seed S] [--plot loss.png] [--no-cache]\n"
+            "                                   fine-tune on DIR/<class>/<images> (see train --help)\n"
             "  ops                              list the ONNX operators nn supports\n"
             "  version                          print the library version\n");
 }
@@ -88,6 +92,8 @@ int main(int argc, char **argv)
         return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "ops") == 0) {
         for (uint32_t i = 0; i < nn_supported_op_count(); i++)
             printf("%s\n", nn_supported_op_name(i));

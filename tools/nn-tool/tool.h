@@ -16,6 +16,7 @@ int cmd_replace_head(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /** Print "nn-tool: <what>: <nn_last_error()>" to stderr; returns 1. */
 int tool_fail(const char *what);

@@ -273,6 +273,7 @@ PROTOTYPES = {
     "nn_train_step_cached": (c_status, [p_void, p_void, p_void, ctypes.POINTER(u64), p_void,
                                         ctypes.POINTER(ctypes.c_float)]),
     "nn_trainer_get_stats": (c_status, [p_void, ctypes.POINTER(TrainerStats)]),
+    "nn_trainer_clear_cache": (c_status, [p_void]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

@@ -554,6 +554,16 @@ enum {
                                scores (already activated) */
 };
 
+/**
+ * Write an image as a PNG file (gray, gray+alpha, RGB or RGBA; 8 or 16 bits),
+ * e.g. an annotated detection result.
+ * @return NN_OK; NN_E_UNSUPPORTED (the path does not end in .png), NN_E_IO
+ *         (cannot create or write the file; a partial file is removed),
+ *         NN_E_INVALID_ARG, NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_image_save(const nn_image *image, const char *path);
+
 /** The detections of one nn_detect() call. @since 1.0 */
 typedef struct nn_detections nn_detections;
 
@@ -573,8 +583,9 @@ typedef struct nn_detect_options {
     int32_t input_height;     /**< likewise the height */
     const char *labels;       /**< class names separated by newlines, overriding the model's nn.labels; NULL =
                                    the model's (copied during the call) */
-    const nn_preprocess_options *preprocess; /**< NULL = the model's contract, letterboxed when the model
-                                   names no nn.input.resize; darknet models use darknet's exact letterbox */
+    const nn_preprocess_options *preprocess; /**< NULL = the model's contract. A resize left AUTO is the
+                                   model's nn.input.resize, else letterbox; darknet models (nn.detect.letterbox
+                                   = darknet) then get darknet's exact letterbox and resampling */
 } nn_detect_options;
 
 /** Fill `options` with defaults for the given struct version. @since 1.0 */

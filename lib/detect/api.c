@@ -123,14 +123,13 @@ static nn_status preprocess(const nn_model *m, const nn_image *im, const nn_dete
         return darknet_input(im, net_w, net_h, input);
     }
     nn_preprocess_options pre;
-    if (o->preprocess) {
+    if (o->preprocess)
         pre = *o->preprocess;
-    } else {
+    else
         nn_preprocess_options_init(&pre, NN_PREPROCESS_OPTIONS_VERSION);
-        /* detectors are letterboxed unless the model says otherwise */
-        if (!nn_model_metadata(m, NNI_META_RESIZE))
-            pre.resize = NN_RESIZE_LETTERBOX;
-    }
+    /* detectors are letterboxed unless the caller or the model says otherwise */
+    if (pre.resize == NN_RESIZE_AUTO && !nn_model_metadata(m, NNI_META_RESIZE))
+        pre.resize = NN_RESIZE_LETTERBOX;
     int64_t d = -1;
     if (nn_model_input_dim(m, 0, 3, &d, NULL) == NN_OK && d <= 0 && pre.width == 0)
         pre.width = net_w;

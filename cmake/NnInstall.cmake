@@ -1,7 +1,7 @@
 # Install layout (GNUInstallDirs): library, header, pkg-config file, CMake package.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS nn nn_static EXPORT nnTargets
+install(TARGETS ${NN_INSTALL_TARGETS} EXPORT nnTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
@@ -18,3 +18,7 @@ install(FILES ${CMAKE_BINARY_DIR}/nnConfig.cmake ${CMAKE_BINARY_DIR}/nnConfigVer
 
 configure_file(${CMAKE_SOURCE_DIR}/cmake/nn.pc.in ${CMAKE_BINARY_DIR}/nn.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/nn.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+if(NN_BUILD_TOOLS)
+  install(FILES ${CMAKE_SOURCE_DIR}/docs/nn-tool.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endif()

@@ -52,6 +52,21 @@ extern "C" {
 #define NN_API
 #endif
 
+/**
+ * NN_DEPRECATED(msg) marks a declaration that stays (same symbol, same
+ * behaviour) until SONAME 2 but has a better replacement named in `msg`;
+ * compilers warn on use. Define NN_NO_DEPRECATED before including nn.h to
+ * hide deprecated declarations altogether (to check code is ready for 2.0).
+ * @since 1.0
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define NN_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#define NN_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#define NN_DEPRECATED(msg)
+#endif
+
 /* ---- Status codes ------------------------------------------------------- */
 
 /**

@@ -3,7 +3,9 @@
 #  1. generate ONNX's node conformance suite and the small model zoo (with
 #     ONNX Runtime reference outputs) into build/,
 #  2. a Release build with -Werror: unit tests, conformance, zoo, install check,
-#  3. an AddressSanitizer+UndefinedBehaviorSanitizer build: unit tests and
+#     Python bindings, ABI (abidiff against tools/abi/libnn.so.1.abi), symbols,
+#  3. a static-only build (-DBUILD_SHARED_LIBS=OFF): unit tests + install check,
+#  4. an AddressSanitizer+UndefinedBehaviorSanitizer build: unit tests and
 #     the conformance suite again.
 # Set NN_ZOO=all for the full zoo (several GB, slower).
 set -eu
@@ -25,11 +27,16 @@ if [ ! -f build/zoo/.done$zoo_sel ]; then
 fi
 
 echo "== release build"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNN_WERROR=ON \
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DNN_WERROR=ON -DNN_ABI_CHECK=ON \
   -DNN_ONNX_NODE_DIR="$root/build/onnx-node/node" -DNN_ZOO_DIR="$root/build/zoo" >/dev/null
 cmake --build build/release -j"$jobs" 2>&1 | grep -E "warning|error" || true
 cmake --build build/release -j"$jobs" >/dev/null
 (cd build/release && ctest --output-on-failure -j"$jobs")
+
+echo "== static-only build"
+cmake -S . -B build/static -DCMAKE_BUILD_TYPE=Release -DNN_WERROR=ON -DBUILD_SHARED_LIBS=OFF -DNN_ABI_CHECK=OFF >/dev/null
+cmake --build build/static -j"$jobs" >/dev/null
+(cd build/static && ctest --output-on-failure -j"$jobs" -L "unit|install")
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_WERROR=ON -DNN_SANITIZE=ON \

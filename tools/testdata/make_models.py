@@ -45,6 +45,7 @@ def mlp(out):
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
     )
     save(model(g, meta={"nn.labels": "a\nb\nc"}), os.path.join(out, "mlp.onnx"))
+    np.savez(os.path.join(out, "mlp.npz"), w=w, b=b)
     # expected output for a fixed input
     x = np.arange(8, dtype=np.float32).reshape(2, 4) / 8 - 0.5
     h = np.maximum(x @ w + b, 0)
@@ -57,6 +58,50 @@ def mlp(out):
         f.write(numpy_helper.from_array(x, "x").SerializeToString())
     with open(os.path.join(case, "test_data_set_0", "output_0.pb"), "wb") as f:
         f.write(numpy_helper.from_array(y.astype(np.float32), "y").SerializeToString())
+
+
+def binding_models(out):
+    """Models for the Python binding tests; weights also go to .npz files so
+    the tests recompute the outputs with numpy."""
+    # several inputs and outputs of different types, outputs not in input
+    # order, and a constant output: only Identity and Constant
+    g = helper.make_graph(
+        [
+            helper.make_node("Identity", ["b"], ["b_copy"], name="copy_b"),
+            helper.make_node("Identity", ["a"], ["a_copy"], name="copy_a"),
+            helper.make_node("Constant", [], ["const"], name="const",
+                             value=numpy_helper.from_array(np.array([7, -1, 3], np.int32))),
+        ],
+        "multi_io",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("b", TensorProto.INT64, ["n"])],
+        [helper.make_tensor_value_info("b_copy", TensorProto.INT64, ["n"]),
+         helper.make_tensor_value_info("a_copy", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("const", TensorProto.INT32, [3])],
+    )
+    save(model(g, meta={"author": "nn tests", "description": "multi-input test model"}),
+         os.path.join(out, "multi_io.onnx"))
+    # a small CNN: Conv(pads 1, bias) -> Relu -> GlobalAveragePool -> Flatten -> Gemm(transB)
+    rng = np.random.default_rng(7)
+    wc = rng.standard_normal((2, 1, 3, 3)).astype(np.float32)
+    bc = rng.standard_normal(2).astype(np.float32)
+    wg = rng.standard_normal((3, 2)).astype(np.float32)
+    bg = rng.standard_normal(3).astype(np.float32)
+    g = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "wc", "bc"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c"], ["r"], name="relu"),
+            helper.make_node("GlobalAveragePool", ["r"], ["p"], name="pool"),
+            helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+            helper.make_node("Gemm", ["f", "wg", "bg"], ["y"], name="fc", transB=1),
+        ],
+        "convnet",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(a, n) for a, n in ((wc, "wc"), (bc, "bc"), (wg, "wg"), (bg, "bg"))],
+    )
+    save(model(g), os.path.join(out, "convnet.onnx"))
+    np.savez(os.path.join(out, "convnet.npz"), wc=wc, bc=bc, wg=wg, bg=bg)
 
 
 def identity_models(out):
@@ -119,6 +164,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     mlp(out)
     identity_models(out)
+    binding_models(out)
 
 
 if __name__ == "__main__":

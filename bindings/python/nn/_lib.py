@@ -90,11 +90,28 @@ class ClassifyOptions(ctypes.Structure):
     ]
 
 
+class DetectOptions(ctypes.Structure):
+    """struct nn_detect_options (NN_DETECT_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("family", ctypes.c_int32),
+        ("score_threshold", ctypes.c_float),
+        ("iou_threshold", ctypes.c_float),
+        ("class_agnostic", ctypes.c_int32),
+        ("max_detections", ctypes.c_uint32),
+        ("input_width", ctypes.c_int32),
+        ("input_height", ctypes.c_int32),
+        ("labels", ctypes.c_char_p),
+        ("preprocess", ctypes.POINTER(PreprocessOptions)),
+    ]
+
+
 LOAD_OPTIONS_VERSION = 1
 SESSION_OPTIONS_VERSION = 1
 IMAGE_OPTIONS_VERSION = 1
 PREPROCESS_OPTIONS_VERSION = 1
 CLASSIFY_OPTIONS_VERSION = 1
+DETECT_OPTIONS_VERSION = 1
 
 # name: (restype, [argtypes]). Handles are void pointers (opaque structs).
 PROTOTYPES = {
@@ -170,6 +187,14 @@ PROTOTYPES = {
     "nn_classification_count": (u32, [p_void, u32]),
     "nn_classification_get": (c_status, [p_void, u32, u32, ctypes.POINTER(u32), ctypes.POINTER(ctypes.c_float),
                                          pp_char]),
+    # detection
+    "nn_image_save": (c_status, [p_void, p_char]),
+    "nn_detect_options_init": (c_status, [ctypes.POINTER(DetectOptions), u32]),
+    "nn_detect": (c_status, [p_void, p_void, ctypes.POINTER(DetectOptions), pp_void]),
+    "nn_detections_free": (None, [p_void]),
+    "nn_detections_count": (u32, [p_void]),
+    "nn_detections_get": (c_status, [p_void, u32] + [ctypes.POINTER(ctypes.c_float)] * 5 +
+                          [ctypes.POINTER(u32), pp_char]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

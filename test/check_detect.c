@@ -438,6 +438,60 @@ START_TEST(test_api_end_to_end)
 }
 END_TEST
 
+/* nn's general letterbox (an ONNX model without nn.input.resize): the
+ * detections of white.onnx tile the white square of the 2:1 image exactly */
+START_TEST(test_general_letterbox_end_to_end)
+{
+    nn_model *m;
+    nn_session *s;
+    nn_image *im;
+    nn_detections *r;
+    ck_assert_ok(nn_model_load(test_data_path("detect/white.onnx"), NULL, &m));
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    ck_assert_ok(nn_image_load(test_data_path("detect/white.png"), NULL, &im));
+    nn_detect_options o;
+    nn_detect_options_init(&o, NN_DETECT_OPTIONS_VERSION);
+    o.score_threshold = 0.6f;
+    ck_assert_ok(nn_detect(s, im, &o, &r));
+    ck_assert_uint_eq(nn_detections_count(r), 16);
+    int covered[4][4] = {{0}};
+    for (uint32_t i = 0; i < 16; i++) {
+        float x0, y0, x1, y1;
+        ck_assert_ok(nn_detections_get(r, i, &x0, &y0, &x1, &y1, NULL, NULL, NULL));
+        ck_assert_float_eq_tol(x1 - x0, 2, 1e-4f);
+        ck_assert_float_eq_tol(y1 - y0, 2, 1e-4f);
+        int cx = (int)((x0 - 16) / 2 + 0.5f), cy = (int)((y0 - 8) / 2 + 0.5f);
+        ck_assert_msg(cx >= 0 && cx < 4 && cy >= 0 && cy < 4 && fabsf(x0 - (16 + 2 * cx)) < 1e-4f &&
+                      fabsf(y0 - (8 + 2 * cy)) < 1e-4f, "box %u at (%g, %g)", i, (double)x0, (double)y0);
+        covered[cy][cx]++;
+    }
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            ck_assert_int_eq(covered[y][x], 1);
+    nn_detections_free(r);
+    /* stretch instead: a 2:1 image into a square input, still in image pixels */
+    nn_preprocess_options pre;
+    nn_preprocess_options_init(&pre, NN_PREPROCESS_OPTIONS_VERSION);
+    pre.resize = NN_RESIZE_STRETCH;
+    o.preprocess = &pre;
+    ck_assert_ok(nn_detect(s, im, &o, &r));
+    ck_assert_uint_gt(nn_detections_count(r), 0);
+    for (uint32_t i = 0; i < nn_detections_count(r); i++) {
+        float x0, y0, x1, y1;
+        ck_assert_ok(nn_detections_get(r, i, &x0, &y0, &x1, &y1, NULL, NULL, NULL));
+        ck_assert_float_eq_tol(x1 - x0, 2, 1e-4f);
+        ck_assert_float_eq_tol(y1 - y0, 1, 1e-4f);
+        ck_assert(x0 >= 15 && x1 <= 25 && y0 >= 7 && y1 <= 17);
+    }
+    nn_detections_free(r);
+    pre.resize = NN_RESIZE_CENTER_CROP;
+    ck_assert_nn(nn_detect(s, im, &o, &r), NN_E_UNSUPPORTED);
+    nn_image_free(im);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+END_TEST
+
 Suite *nn_test_detect_suite(void)
 {
     Suite *s = suite_create("detect");
@@ -449,6 +503,7 @@ Suite *nn_test_detect_suite(void)
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_darknet_letterbox);
     tcase_add_test(tc, test_api_end_to_end);
+    tcase_add_test(tc, test_general_letterbox_end_to_end);
     suite_add_tcase(s, tc);
     return s;
 }

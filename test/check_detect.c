@@ -486,6 +486,20 @@ START_TEST(test_general_letterbox_end_to_end)
     nn_detections_free(r);
     pre.resize = NN_RESIZE_CENTER_CROP;
     ck_assert_nn(nn_detect(s, im, &o, &r), NN_E_UNSUPPORTED);
+    /* each allocation failing in turn: a clean NN_E_NOMEM, nothing leaked (ASan) */
+    o.preprocess = NULL;
+    for (int64_t k = 0;; k++) {
+        nni_alloc_fail_after(k);
+        nn_status st = nn_detect(s, im, &o, &r);
+        nni_alloc_fail_after(-1);
+        if (st == NN_OK) {
+            ck_assert_uint_eq(nn_detections_count(r), 16);
+            nn_detections_free(r);
+            break;
+        }
+        ck_assert_msg(st == NN_E_NOMEM, "allocation %lld failing: %d %s", (long long)k, (int)st, nn_last_error());
+        ck_assert_ptr_null(r);
+    }
     nn_image_free(im);
     nn_session_free(s);
     nn_model_free(m);

@@ -403,19 +403,22 @@ static nn_status conv_run(nni_opctx *c)
     int64_t per_chunk = sh.N * s->group, units = per_chunk * p.n_chunks;
     bool by_unit = false;
     if (threads > 1) {
-        /* whole units per thread when they balance: add chunks until they divide evenly */
-        for (int64_t n = p.n_chunks; n <= p.n_chunks + threads && !by_unit; n++) {
-            if ((per_chunk * n) % threads != 0 && per_chunk * n < 8 * threads)
-                continue;
+        /*
+         * Whole units per thread when they balance: try a few more chunks
+         * until the unit count divides evenly (or is large), as long as
+         * chunks stay at least two panels wide.
+         */
+        const int64_t base = p.n_chunks;
+        for (int64_t n = base; n <= base + threads && !by_unit; n++) {
             if (n > 1 && (sh.yvol + n - 1) / n < 2 * p.nr)
                 break;
-            if (n != p.n_chunks)
-                set_chunks(&p, n);
-            by_unit = p.n_chunks == n;
+            set_chunks(&p, n);
+            int64_t u = per_chunk * p.n_chunks;
+            by_unit = u >= threads && (u % threads == 0 || u >= 8 * threads);
         }
+        if (!by_unit)
+            set_chunks(&p, base);
         units = per_chunk * p.n_chunks;
-        if (units < threads)
-            by_unit = false;
     }
     int32_t gemm_threads = by_unit ? 1 : threads;
     int64_t cols = p.mode == CONV_PACKED ? (p.chunk + p.nr - 1) / p.nr * p.nr : p.chunk;

@@ -614,7 +614,7 @@ NN_API nn_status nn_detect_options_init(nn_detect_options *options, uint32_t ver
  * original image, apply NMS and keep the best `max_detections`.
  * Boxes are corners in the original image's pixels (x right, y down; the
  * image spans [0, width] x [0, height]), clamped to the image.
- * For darknet models with the default options the result equals
+ * For darknet models (resize left AUTO, max_detections 0) the result equals
  * `darknet detector test` with `-thresh` = score_threshold and NMS 0.45.
  * Thread safety: as nn_session_run() — one thread per session.
  * @param session session of a detector model (its outputs are overwritten)

@@ -112,7 +112,9 @@ static nn_status preprocess(const nn_model *m, const nn_image *im, const nn_dete
                             int32_t net_h, nn_tensor **input, nni_det_fit *fit)
 {
     const char *lb = nn_model_metadata(m, "nn.detect.letterbox");
-    bool darknet = lb && strcmp(lb, "darknet") == 0 && (!o->preprocess || o->preprocess->resize == NN_RESIZE_AUTO);
+    if (lb && strcmp(lb, "darknet") != 0)
+        return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.letterbox='%.40s' is not 'darknet'", lb);
+    bool darknet = lb && (!o->preprocess || o->preprocess->resize == NN_RESIZE_AUTO);
     if (darknet) {
         int64_t c = -1;
         nn_model_input_dim(m, 0, 1, &c, NULL);

@@ -10,7 +10,9 @@
 #include "ir/graph.h"
 #include "onnx.pb-c.h"
 
-/** protobuf-c allocator routed through nni_malloc (so OOM tests reach it). */
+/** protobuf-c allocator routed through nni_malloc (so OOM tests reach it).
+ *  Copies with allocator_data pointing to a bool get it set when an
+ *  allocation fails (so a failed unpack is NN_E_NOMEM, not NN_E_PARSE). */
 extern ProtobufCAllocator nni_pb_allocator;
 
 /**

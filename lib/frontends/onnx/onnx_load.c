@@ -215,7 +215,9 @@ static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t i
                        (long long)g->opset);
         goto fail;
     }
-    return nni_graph_add_node(g, &n, NULL);
+    if ((st = nni_graph_add_node(g, &n, NULL)) != NN_OK)
+        goto fail; /* the node stays ours */
+    return NN_OK;
 fail:
     nni_node_free(&n);
     return st;
@@ -230,7 +232,12 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
         return nni_error(NN_E_PARSE, "the model is empty (0 bytes)");
     if ((st = nni_onnx_prescan(bytes, size, opts)) != NN_OK)
         return st;
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(&nni_pb_allocator, size, bytes);
+    bool pb_oom = false;
+    ProtobufCAllocator pa = nni_pb_allocator;
+    pa.allocator_data = &pb_oom; /* set when an allocation failed */
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, size, bytes);
+    if (!mp && pb_oom)
+        return nni_error(NN_E_NOMEM, "out of memory parsing the %zu-byte model", size);
     if (!mp)
         return nni_error(NN_E_PARSE, "the %zu bytes are not an ONNX model (protobuf parse failed: truncated or not ONNX)", size);
     const Onnx__GraphProto *gp = mp->graph;
@@ -373,6 +380,6 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
             goto done;
     }
 done:
-    onnx__model_proto__free_unpacked(mp, &nni_pb_allocator);
+    onnx__model_proto__free_unpacked(mp, &pa);
     return st;
 }

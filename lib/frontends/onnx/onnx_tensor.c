@@ -14,8 +14,10 @@
 
 static void *pb_alloc(void *data, size_t size)
 {
-    (void)data;
-    return nni_malloc(size);
+    void *p = nni_malloc(size);
+    if (!p && data)
+        *(bool *)data = true; /* tell a failed unpack from malformed bytes */
+    return p;
 }
 
 static void pb_free(void *data, void *ptr)
@@ -290,11 +292,16 @@ NN_API nn_status nn_tensor_read_memory(const void *data, size_t size, nn_tensor 
     if (!out || (!data && size))
         return nni_error(NN_E_INVALID_ARG, "nn_tensor_read_memory: data or out is NULL");
     *out = NULL;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&nni_pb_allocator, size, data);
+    bool oom = false;
+    ProtobufCAllocator pa = nni_pb_allocator;
+    pa.allocator_data = &oom;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, size, data);
+    if (!tp && oom)
+        return nni_error(NN_E_NOMEM, "nn_tensor_read_memory: out of memory parsing %zu bytes", size);
     if (!tp)
         return nni_error(NN_E_PARSE, "nn_tensor_read_memory: the %zu bytes are not a TensorProto", size);
     nn_status st = nni_onnx_tensor_from_proto(tp, NULL, &pb_limits, out);
-    onnx__tensor_proto__free_unpacked(tp, &nni_pb_allocator);
+    onnx__tensor_proto__free_unpacked(tp, &pa);
     return st;
 }
 
@@ -309,12 +316,17 @@ NN_API nn_status nn_tensor_read_file(const char *path, nn_tensor **out)
     nn_status st = nni_read_file(path, PB_MAX_BYTES, &buf, &size);
     if (st != NN_OK)
         return st;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&nni_pb_allocator, size, buf);
+    bool oom = false;
+    ProtobufCAllocator pa = nni_pb_allocator;
+    pa.allocator_data = &oom;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, size, buf);
     nni_free(buf);
+    if (!tp && oom)
+        return nni_error(NN_E_NOMEM, "out of memory parsing '%s'", path);
     if (!tp)
         return nni_error(NN_E_PARSE, "'%s' is not a TensorProto file", path);
     st = nni_onnx_tensor_from_proto(tp, NULL, &pb_limits, out);
-    onnx__tensor_proto__free_unpacked(tp, &nni_pb_allocator);
+    onnx__tensor_proto__free_unpacked(tp, &pa);
     if (st != NN_OK)
         return nni_error_prefix(st, "reading '%s'", path);
     return NN_OK;

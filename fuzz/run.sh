@@ -18,9 +18,14 @@ cc=${CC:-clang}
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz/run.sh: $cc not found (tools/install-deps.sh installs clang)"; exit 1; }
 
 echo "== fuzz build ($build)"
-CC=$cc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_FUZZ=ON -DNN_BUILD_TESTS=OFF \
-  -DNN_BUILD_TOOLS=OFF -DNN_BUILD_SHARED=OFF -DNN_ABI_CHECK=OFF >/dev/null
-cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+mkdir -p "$build"
+if ! { CC=$cc cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_FUZZ=ON -DNN_BUILD_TESTS=OFF \
+         -DNN_BUILD_TOOLS=OFF -DNN_BUILD_SHARED=OFF -DNN_ABI_CHECK=OFF &&
+       cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)"; } >"$build/build.log" 2>&1; then
+  tail -30 "$build/build.log"
+  echo "fuzz/run.sh: the fuzz build failed ($build/build.log)"
+  exit 1
+fi
 
 # LeakSanitizer on, UBSan fatal; allocations over 1 GiB are bugs (the targets load
 # with limits of a few MiB).

@@ -322,6 +322,225 @@ NN_API uint32_t nn_session_output_count(const nn_session *session);
  */
 NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t index);
 
+/* ---- Freezing and learn-rate factors ------------------------------------ */
+
+/**
+ * Every float initializer of a model is a parameter with a learn-rate factor
+ * (MATLAB's WeightLearnRateFactor/BiasLearnRateFactor): 0 = frozen, 1 =
+ * normal (the default), any other value scales the trainer's learning rate
+ * for that parameter. A layer is "parameterized" when it reads at least one
+ * parameter. Training computes no gradient, and keeps no gradient buffer, for
+ * frozen parameters or for the layers before the earliest trainable one.
+ * These calls change the model: they need exclusive access to it. A trainer
+ * notices the change at its next step.
+ */
+
+/** Which layers nn_freeze()/nn_unfreeze() select. @since 1.0 */
+enum {
+    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused) */
+    NN_SELECT_FIRST = 1,   /**< the first `count` parameterized layers in topological order */
+    NN_SELECT_LAYER = 2,   /**< the layer named `name` */
+    NN_SELECT_PATTERN = 3  /**< layers whose name matches the shell pattern `name` (fnmatch: * ? [...]) */
+};
+
+/**
+ * Freeze (learn-rate factor 0) the parameters of the selected layers.
+ * @param select NN_SELECT_*
+ * @param name   layer name or pattern (NN_SELECT_LAYER, NN_SELECT_PATTERN), else unused (may be NULL)
+ * @param count  number of layers (NN_SELECT_FIRST; more than the model has selects all), else unused
+ * @return NN_OK; NN_E_NOT_FOUND (no layer of that name; a pattern matching no
+ *         parameterized layer), NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_freeze(nn_model *model, int32_t select, const char *name, uint32_t count);
+/** Set the learn-rate factor of the selected layers' parameters back to 1 (arguments as nn_freeze()). @since 1.0 */
+NN_API nn_status nn_unfreeze(nn_model *model, int32_t select, const char *name, uint32_t count);
+/**
+ * Set the learn-rate factor of one parameter (an initializer name, e.g.
+ * "fc.weight"). `factor` must be finite and >= 0.
+ * @return NN_OK; NN_E_NOT_FOUND (no parameter of that name), NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_set_learn_rate_factor(nn_model *model, const char *param, float factor);
+/** Read the learn-rate factor of parameter `param`. @since 1.0 */
+NN_API nn_status nn_get_learn_rate_factor(const nn_model *model, const char *param, float *factor);
+/**
+ * Set the factors of a layer's parameters as MATLAB does per layer: its first
+ * parameter input (Conv/Gemm/MatMul weights, BatchNormalization scale) gets
+ * `weight_factor`, the later ones (biases, BatchNormalization B) `bias_factor`.
+ * @return NN_OK; NN_E_NOT_FOUND (no such layer, or it has no parameters), NN_E_INVALID_ARG
+ * @since 1.0
+ */
+NN_API nn_status nn_set_layer_learn_rate_factors(nn_model *model, const char *layer, float weight_factor,
+                                                 float bias_factor);
+/** Number of parameters (elements) whose learn-rate factor is not 0. @since 1.0 */
+NN_API uint64_t nn_model_trainable_param_count(const nn_model *model);
+/**
+ * Deep copy of a model (graph, weights, metadata, learn-rate factors), e.g.
+ * to keep running inference on one copy in other threads while a trainer
+ * changes the other. Reads `model` only.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_clone(const nn_model *model, nn_model **out);
+
+/* ---- Training ----------------------------------------------------------- */
+
+/**
+ * A trainer fine-tunes one model in place: nn_train_step() runs the forward
+ * pass in training mode, the loss (softmax cross-entropy on the logits),
+ * the backward pass over the layers between the trainable parameters and
+ * the loss, and an optimizer update of the model's parameter tensors.
+ * The model must outlive the trainer. A trainer and its model are used by one
+ * thread at a time, and no session may run that model during a step (clone
+ * the model with nn_model_clone() to run inference elsewhere meanwhile).
+ * Changing the learn-rate factors between steps is fine; editing the graph
+ * (new head, new input) needs a new trainer.
+ */
+typedef struct nn_trainer nn_trainer;
+
+/** Optimizers. @since 1.0 */
+enum {
+    NN_OPTIMIZER_SGD = 0,   /**< SGD with optional momentum / Nesterov, L2 weight decay (as torch.optim.SGD) */
+    NN_OPTIMIZER_ADAM = 1,  /**< Adam, L2 weight decay added to the gradient (as torch.optim.Adam) */
+    NN_OPTIMIZER_ADAMW = 2  /**< Adam with decoupled weight decay (as torch.optim.AdamW) */
+};
+
+/** Learning-rate schedules, over optimizer steps. @since 1.0 */
+enum {
+    NN_LR_CONSTANT = 0,
+    NN_LR_STEP = 1,        /**< lr * gamma^floor(step / lr_step_size) */
+    NN_LR_COSINE = 2       /**< lr_min + (lr - lr_min) * (1 + cos(pi * min(step, T) / T)) / 2, T = lr_total_steps */
+};
+
+/** BatchNormalization during training. @since 1.0 */
+enum {
+    NN_BN_FROZEN = 0,      /**< use and keep the running statistics (inference behaviour) */
+    NN_BN_TRAIN = 1        /**< batch statistics; running statistics updated (momentum from the model) */
+};
+
+#define NN_TRAINER_OPTIONS_VERSION 1
+/**
+ * Trainer options. Initialise with nn_trainer_options_init(); the defaults
+ * are those listed. A BatchNormalization layer whose parameters are frozen
+ * always uses and keeps its running statistics, whatever `batchnorm` says.
+ * @since 1.0
+ */
+typedef struct nn_trainer_options {
+    uint32_t version;          /**< NN_TRAINER_OPTIONS_VERSION */
+    int32_t optimizer;         /**< NN_OPTIMIZER_*, default SGD */
+    float learning_rate;       /**< default 0.01 */
+    float momentum;            /**< SGD momentum, default 0.9 (0 = plain SGD) */
+    int32_t nesterov;          /**< SGD: 1 = Nesterov momentum; default 0 */
+    float beta1, beta2;        /**< Adam: default 0.9, 0.999 */
+    float epsilon;             /**< Adam: default 1e-8 */
+    float weight_decay;        /**< default 0 */
+    int32_t lr_schedule;       /**< NN_LR_*, default constant */
+    uint32_t lr_step_size;     /**< NN_LR_STEP: steps between decays (>= 1) */
+    float lr_gamma;            /**< NN_LR_STEP: decay factor, default 0.1 */
+    uint32_t lr_total_steps;   /**< NN_LR_COSINE: steps of the half period (>= 1) */
+    float lr_min;              /**< NN_LR_COSINE: final learning rate, default 0 */
+    float clip_norm;           /**< clip the global gradient norm to this; 0 = off (default) */
+    float label_smoothing;     /**< in [0, 1); default 0 */
+    int32_t batchnorm;         /**< NN_BN_*, default NN_BN_FROZEN */
+    int32_t num_threads;       /**< 0 = all cores, 1 = the caller's thread only */
+    uint32_t output_index;     /**< graph output holding the class scores, default 0; when it is produced
+                                    by a Softmax/LogSoftmax node, training uses that node's input */
+    uint64_t seed;             /**< seeds Dropout masks; same seed, data and threads = same results */
+    uint64_t cache_max_bytes;  /**< nn_train_step_cached: memory for cached activations; 0 = 1 GiB */
+    const char *cache_path;    /**< nn_train_step_cached: a file for activations beyond the memory cap
+                                    (created, removed by nn_trainer_free); NULL = memory only. Copied. */
+    uint64_t cache_disk_max_bytes; /**< cap of that file; 0 = 16 GiB */
+} nn_trainer_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_trainer_options_init(nn_trainer_options *options, uint32_t version);
+/**
+ * Create a trainer for `model` (kept, not owned: it must outlive the trainer).
+ * Checks that every layer between a trainable parameter and the loss has a
+ * backward pass.
+ * @return NN_OK; NN_E_INVALID_ARG (bad option, output index), NN_E_UNSUPPORTED
+ *         (names a layer nn cannot train through), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_trainer_create(nn_model *model, const nn_trainer_options *options, nn_trainer **out);
+/** Free a trainer (its optimizer state and caches). NULL is a no-op. @since 1.0 */
+NN_API void nn_trainer_free(nn_trainer *trainer);
+/**
+ * Weight the loss of each class (the weighted classification layer):
+ * loss = sum_i w[y_i] * CE_i / sum_i w[y_i]. `weights` (copied) has one
+ * value >= 0 per class; NULL or count 0 removes the weights.
+ * @return NN_OK; NN_E_INVALID_ARG; the count is checked against the
+ *         model's class count at the next step (NN_E_SHAPE)
+ * @since 1.0
+ */
+NN_API nn_status nn_trainer_set_class_weights(nn_trainer *trainer, const float *weights, uint32_t count);
+/**
+ * "auto" class weights: inverse class frequency, w[k] = total / (classes *
+ * counts[k]) (1 for a class with no samples), written to `weights`.
+ * @since 1.0
+ */
+NN_API nn_status nn_class_weights_from_counts(const uint64_t *counts, uint32_t classes, float *weights);
+/** Override the base learning rate (the schedule scales it from now on). @since 1.0 */
+NN_API nn_status nn_trainer_set_learning_rate(nn_trainer *trainer, float learning_rate);
+/** Learning rate the next step will use (after the schedule); 0 for NULL. @since 1.0 */
+NN_API float nn_trainer_learning_rate(const nn_trainer *trainer);
+/** Number of optimizer steps taken. @since 1.0 */
+NN_API uint64_t nn_trainer_step_count(const nn_trainer *trainer);
+/** Fraction of the last step's batch whose top class was the label, in [0, 1]; -1 before any step. @since 1.0 */
+NN_API float nn_trainer_accuracy(const nn_trainer *trainer);
+
+/**
+ * One training step on a batch.
+ * @param model   the trainer's model (parameters are updated in place)
+ * @param input   float32 batch for the model's single input: [N, ...] with
+ *                the model's rank; every dimension but the first must fit the
+ *                model's fixed ones (the batch size may differ from the model's)
+ * @param labels  int64 (or int32) class indices [N]
+ * @param loss    receives the batch's mean loss (may be NULL)
+ * @return NN_OK; NN_E_INVALID_ARG (wrong model, NULL, a label out of range),
+ *         NN_E_TYPE, NN_E_SHAPE, NN_E_UNSUPPORTED (a layer without backward),
+ *         NN_E_NOMEM, an operator's failure. On failure the parameters may be
+ *         partly updated only if the failure happened during the update (never
+ *         for input errors).
+ * @since 1.0
+ */
+NN_API nn_status nn_train_step(nn_model *model, nn_trainer *trainer, const nn_tensor *input, const nn_tensor *labels,
+                               float *loss);
+/**
+ * nn_train_step() with a frozen-prefix cache: when the layers before some cut
+ * are all frozen and deterministic (no Dropout, no training-mode
+ * BatchNormalization), their outputs for each sample are kept under the
+ * caller's `sample_ids` (one per batch row; the same id must always mean the
+ * same input), and a batch whose samples are all cached runs only the
+ * trainable part. Do not use it with random augmentation. Falls back to
+ * nn_train_step() when nothing can be cached. The cache is dropped when the
+ * freezing or the input shape changes.
+ * @since 1.0
+ */
+NN_API nn_status nn_train_step_cached(nn_model *model, nn_trainer *trainer, const nn_tensor *input,
+                                      const uint64_t *sample_ids, const nn_tensor *labels, float *loss);
+
+#define NN_TRAINER_STATS_VERSION 1
+/** Counters of a trainer, for benchmarks and tests. @since 1.0 */
+typedef struct nn_trainer_stats {
+    uint32_t version;             /**< NN_TRAINER_STATS_VERSION, set by the caller */
+    uint32_t backward_layers;     /**< layers with a backward pass in the current plan */
+    uint32_t gradient_buffers;    /**< gradient tensors in the current plan (activations and parameters) */
+    uint32_t trainable_params;    /**< parameter tensors updated by each step */
+    uint64_t gradient_bytes;      /**< bytes of those gradient tensors */
+    uint64_t arena_bytes;         /**< activations + gradients memory of the current plan */
+    uint64_t backward_calls;      /**< backward passes run so far (summed over steps) */
+    uint64_t cache_hits;          /**< batches that skipped the frozen prefix */
+    uint64_t cache_misses;        /**< batches that ran it (and filled the cache) */
+    uint64_t cache_memory_bytes;  /**< activations cached in memory */
+    uint64_t cache_disk_bytes;    /**< activations cached in the file */
+    uint32_t prefix_layers;       /**< layers of the cacheable frozen prefix (0 = nothing to cache) */
+    uint32_t reserved_u32;
+} nn_trainer_stats;
+
+/** Fill `stats` (its version set by the caller). @since 1.0 */
+NN_API nn_status nn_trainer_get_stats(const nn_trainer *trainer, nn_trainer_stats *stats);
+
 /* ---- Capabilities ------------------------------------------------------- */
 
 /** Number of ONNX operators (default domain) this library implements. */
@@ -564,6 +783,215 @@ NN_API uint32_t nn_classification_count(const nn_classification *result, uint32_
  */
 NN_API nn_status nn_classification_get(const nn_classification *result, uint32_t image, uint32_t rank,
                                        uint32_t *index, float *score, const char **label);
+
+/* ---- Editing and saving models ----------------------------------------- */
+
+/*
+ * Functions that change a model need exclusive access to it, and every
+ * session of the model must be freed first (sessions keep pointers into the
+ * graph); nn_model_set_param() only needs no session to be running.
+ * A failed edit leaves the model unchanged.
+ */
+
+/**
+ * Write the model as ONNX to `path`: its live layers with their attributes,
+ * every tensor they read as an initializer (raw_data; constants nn folded at
+ * load included), the graph inputs and outputs with types and shapes
+ * (symbolic dimensions kept by name), the model's default-domain opset with
+ * the IR version ONNX released it with (e.g. opset 13 -> IR 7, 17 -> IR 8),
+ * producer "nn" and all metadata (nn_model_set_metadata() changes included).
+ * The file is written to a temporary file in the same folder, synced, and
+ * renamed over `path`: an existing file is replaced whole or not at all.
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_IO (folder not writable, disk full;
+ *         the old file is intact and no temporary is left), NN_E_NOMEM,
+ *         NN_E_UNSUPPORTED (an attribute kind nn cannot write, e.g. a subgraph)
+ * @since 1.0
+ */
+NN_API nn_status nn_model_save(const nn_model *model, const char *path);
+/**
+ * Serialize the model as ONNX (the bytes nn_model_save() writes) into a new
+ * buffer; release `*data` with nn_free(). On failure `*data` is NULL.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_save_memory(const nn_model *model, void **data, size_t *size);
+
+/**
+ * Set metadata_props key `key` to `value` (both copied), replacing an
+ * existing value; `value` NULL removes the key. Keys nn reads are documented
+ * in docs/ (nn.labels, nn.input.*). Invalidates strings previously returned
+ * by nn_model_metadata() for that key.
+ * @return NN_OK, NN_E_INVALID_ARG (NULL model or key, empty key), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_model_set_metadata(nn_model *model, const char *key, const char *value);
+/** Number of metadata entries. @since 1.0 */
+NN_API uint32_t nn_model_metadata_count(const nn_model *model);
+/**
+ * Metadata entry `index` (in file order): key and value, borrowed until the
+ * model is freed or its metadata changes. Either out pointer may be NULL.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_metadata_at(const nn_model *model, uint32_t index, const char **key, const char **value);
+
+/* -- Parameters: the tensors the layers read (weights, biases, running
+ *    statistics, other initializers and the constants nn folded from them;
+ *    not the constants computed from input shapes). -- */
+
+/** The parameter is trained by default (a float initializer that is not a BatchNormalization running statistic). */
+#define NN_PARAM_TRAINABLE 0x1u
+/** The parameter was created by nn_replace_head() (a full freeze leaves it trainable). */
+#define NN_PARAM_NEW_HEAD 0x2u
+
+/** Number of parameter tensors (see nn_model_param_count() for the number of trainable elements). @since 1.0 */
+NN_API uint32_t nn_model_param_tensor_count(const nn_model *model);
+/**
+ * Describe parameter `index` (0 .. nn_model_param_tensor_count()-1, in a
+ * stable order until the model is edited): its name (borrowed), element
+ * type, rank, dimensions (`dims` receives `rank` values; pass an array of
+ * NN_MAX_RANK) and NN_PARAM_* flags. Any out pointer may be NULL.
+ * @since 1.0
+ */
+NN_API nn_status nn_model_param_info(const nn_model *model, uint32_t index, const char **name, nn_dtype *dtype,
+                                     int32_t *rank, int64_t *dims, uint32_t *flags);
+/**
+ * Copy parameter `name` into a new tensor (`*out`, free with
+ * nn_tensor_free()). A copy, so it stays valid and unchanged whatever
+ * happens to the model; write values back with nn_model_set_param().
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_NOT_FOUND (no parameter of that name), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_model_get_param(const nn_model *model, const char *name, nn_tensor **out);
+/**
+ * Overwrite parameter `name` with the values of `tensor` (copied; nn keeps
+ * no pointer to it). The element type and shape must be the parameter's:
+ * this sets weights (assembling a network from known weights), it does not
+ * change the architecture. Sessions created earlier see the new values; no
+ * session may be running during the call.
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_NOT_FOUND (no parameter of that
+ *         name, e.g. a computed value), NN_E_TYPE, NN_E_SHAPE
+ * @since 1.0
+ */
+NN_API nn_status nn_model_set_param(nn_model *model, const char *name, const nn_tensor *tensor);
+
+/* -- Changing the input ------------------------------------------------- */
+
+#define NN_REPLACE_INPUT_OPTIONS_VERSION 1
+/** Options for nn_replace_input(). Initialise with nn_replace_input_options_init(). */
+typedef struct nn_replace_input_options {
+    uint32_t version;       /**< NN_REPLACE_INPUT_OPTIONS_VERSION */
+    int32_t channel_axis;   /**< axis of the channels (default 1: NCHW); negative counts from the end */
+} nn_replace_input_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_replace_input_options_init(nn_replace_input_options *options, uint32_t version);
+
+/**
+ * Give graph input `input_name` new dimensions and adapt the model to them:
+ * the seed's "change the model, not the data".
+ *  - `rank` must be the input's rank; `dims[i]` > 0 sets dimension i, -1
+ *    keeps it (fixed or symbolic, e.g. the batch).
+ *  - Spatial sizes: shapes are re-inferred through the whole graph,
+ *    including shape computations nn folded at load. A layer that cannot
+ *    take the new size (e.g. Flatten -> Gemm with a fixed width, a Reshape to
+ *    a constant shape) makes the call fail with NN_E_SHAPE naming it.
+ *  - Channels (the dimension at `channel_axis`): every layer reading the
+ *    input must be a Conv (group 1). C -> 1 sums its weights over the input
+ *    channels, so a one-channel image gives exactly the output of its
+ *    replicated C-channel version; 1 -> C divides them by C (replicated).
+ *    Other changes are NN_E_UNSUPPORTED. Metadata follows: nn.input.color
+ *    becomes GRAY (1 channel) or RGB (1 -> 3), nn.input.mean/std lists are
+ *    averaged (C -> 1; exact when the channels share them) or replicated.
+ * With a symbolic dimension left, the graph is checked with it taken as 1.
+ * @param options NULL for defaults
+ * @return NN_OK, NN_E_INVALID_ARG, NN_E_NOT_FOUND (no such input),
+ *         NN_E_SHAPE, NN_E_UNSUPPORTED, NN_E_NOMEM; on failure the model is unchanged
+ * @since 1.0
+ */
+NN_API nn_status nn_replace_input(nn_model *model, const char *input_name, int32_t rank, const int64_t *dims,
+                                  const nn_replace_input_options *options);
+
+/* -- Replacing the classifier head -------------------------------------- */
+
+/**
+ * Replace the final classifier with a fresh one of `num_classes` outputs.
+ * The classifier is found walking back from the first graph output through
+ * Softmax, LogSoftmax, Flatten, Reshape, Squeeze, Identity, Dropout, Relu,
+ * GlobalAveragePool, AveragePool and ReduceMean: a Gemm, a MatMul (+ Add of
+ * a bias), or a 1x1 Conv (SqueezeNet/DarkNet style). Its weight and bias get
+ * new tensors, Xavier/Glorot-uniform weights U(-a, a), a = sqrt(6 /
+ * (fan_in + num_classes)), and zero biases, drawn from `seed` (same seed,
+ * same weights); the layers after it are kept and shapes re-inferred (a
+ * Reshape to a constant shape holding the old class count is updated). The
+ * new tensors are flagged NN_PARAM_NEW_HEAD.
+ * @param labels   `n_labels` class names stored (copied) as nn.labels, one
+ *                 per class, no newlines; NULL/0 removes nn.labels
+ * @return NN_OK, NN_E_INVALID_ARG (num_classes < 1, label count or content),
+ *         NN_E_UNSUPPORTED (no classifier found; the message says what was
+ *         found instead), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
+ * @since 1.0
+ */
+NN_API nn_status nn_replace_head(nn_model *model, int32_t num_classes, const char *const *labels, uint32_t n_labels,
+                                 uint64_t seed);
+
+/* -- Building a model from layers -------------------------------------- */
+
+/**
+ * A model under construction (the seed's "create a network from layers and
+ * weights without training"): add inputs, parameters, ONNX nodes in
+ * order and outputs, then nn_builder_finish() checks and compiles it into an
+ * nn_model that runs, trains and saves like a loaded one.
+ */
+typedef struct nn_builder nn_builder;
+
+/**
+ * Start a model using the default-domain ONNX `opset` (1..21: operator
+ * semantics and attribute forms follow that opset, as in a loaded file).
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_create(int64_t opset, nn_builder **out);
+/** Free a builder (and everything added, unless finished). NULL is a no-op. @since 1.0 */
+NN_API void nn_builder_free(nn_builder *builder);
+/**
+ * Add a graph input the caller feeds. `dims[i]` -1 is a symbolic dimension,
+ * named `dim_names[i]` when `dim_names` is non-NULL and that entry is too.
+ * @return NN_OK, NN_E_INVALID_ARG (a name already used, bad rank/dims), NN_E_STATE (finished), NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_input(nn_builder *builder, const char *name, nn_dtype dtype, int32_t rank,
+                                      const int64_t *dims, const char *const *dim_names);
+/**
+ * Add a parameter (initializer) named `name` with the values of `tensor`
+ * (copied). Float32 parameters are trainable.
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_param(nn_builder *builder, const char *name, const nn_tensor *tensor);
+/**
+ * Append an ONNX node. Every input must already exist (an input, a parameter
+ * or an earlier node's output; "" marks an absent optional input); outputs
+ * must be new names. Attributes are strings "name=value" or
+ * "name:type=value" with type i, f, s, ints, floats or strings; without a
+ * type, "3" is an int, "0.5" a float, "3,3" ints, "0.5,1" floats, anything
+ * else a string (give the type for a one-element list or an integral float,
+ * e.g. "axes:ints=1", "alpha:f=1").
+ * @param name node name; NULL or "" names it after its op and position
+ * @return NN_OK, NN_E_UNSUPPORTED (op nn does not implement), NN_E_NOT_FOUND
+ *         (an input that does not exist yet), NN_E_INVALID_ARG (a malformed
+ *         attribute, a reused output name), NN_E_STATE, NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_add_node(nn_builder *builder, const char *op_type, const char *name, uint32_t n_inputs,
+                                     const char *const *inputs, uint32_t n_outputs, const char *const *outputs,
+                                     uint32_t n_attrs, const char *const *attrs);
+/** Mark an existing value as a graph output (in call order). @since 1.0 */
+NN_API nn_status nn_builder_add_output(nn_builder *builder, const char *name);
+/**
+ * Check and compile the graph into a model (free with nn_model_free()). The
+ * operators validate their attributes and shapes as when loading a file
+ * (NN_E_INVALID_MODEL, NN_E_SHAPE naming the node). Success or not, the
+ * builder is spent: only nn_builder_free() remains.
+ * @since 1.0
+ */
+NN_API nn_status nn_builder_finish(nn_builder *builder, nn_model **out);
 
 #ifdef __cplusplus
 }

@@ -273,6 +273,7 @@ static const struct {
     {"bad_huge.jpg", NN_E_LIMIT, "60000x60000 pixels is over the budget"},
     {"bad_zero.png", NN_E_PARSE, "width is zero"},
     {"bad_zero.jpg", NN_E_PARSE, "Empty JPEG image"},
+    {"bad_precision12.jpg", NN_E_UNSUPPORTED, "unsupported JPEG: Unsupported JPEG data precision 12"},
     {"no_such_file.png", NN_E_IO, "cannot open"},
 };
 

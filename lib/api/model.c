@@ -76,18 +76,42 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
     return NN_OK;
 }
 
-static nn_status finish_model(nn_model *m)
+nn_status nni_model_finish(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
     if (st != NN_OK)
         return st;
     m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
-    if (!m->layers)
+    m->params = nni_malloc((size_t)(m->graph.n_values ? m->graph.n_values : 1) * sizeof *m->params);
+    if (!m->layers || !m->params)
         return nni_error(NN_E_NOMEM, "cannot allocate the layer list");
-    for (int32_t i = 0; i < m->graph.n_nodes; i++)
-        if (!m->graph.nodes[i].dead)
-            m->layers[m->n_layers++] = i;
+    nni_model_refresh(m);
     return NN_OK;
+}
+
+void nni_model_refresh(nn_model *m)
+{
+    const nni_graph *g = &m->graph;
+    m->n_layers = 0;
+    m->n_params = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            m->layers[m->n_layers++] = i;
+    /* A parameter is a constant a live node reads. params[] doubles as the
+     * per-value mark, compacted in place (index written <= index read). */
+    for (int32_t v = 0; v < g->n_values; v++)
+        m->params[v] = 0;
+    for (int32_t li = 0; li < m->n_layers; li++) {
+        const nni_node *n = &g->nodes[m->layers[li]];
+        for (int32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                m->params[n->in[k]] = 1;
+    }
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const nni_value *val = &g->values[v];
+        if (m->params[v] && val->constant && !val->shape_folded)
+            m->params[m->n_params++] = v;
+    }
 }
 
 /* "dir/X.cfg" -> "dir/X" + ext (the last extension of the file name replaced). */
@@ -142,7 +166,7 @@ static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path,
         st = nni_onnx_import(bytes, size, base_dir, opts, &m->graph);
     }
     if (st == NN_OK)
-        st = finish_model(m);
+        st = nni_model_finish(m);
     if (st != NN_OK) {
         nn_model_free(m);
         return st;
@@ -213,6 +237,7 @@ NN_API void nn_model_free(nn_model *m)
         return;
     nni_graph_free(&m->graph);
     nni_free(m->layers);
+    nni_free(m->params);
     nni_free(m);
 }
 

@@ -9,6 +9,17 @@ struct nn_model {
     nn_load_options options;
     int32_t *layers;   /* indices of live nodes, for introspection */
     int32_t n_layers;
+    int32_t *params;   /* indices of parameter values (constants live nodes read) */
+    int32_t n_params;
 };
+
+/** Compile an imported graph and build the layer and parameter lists. */
+nn_status nni_model_finish(nn_model *m);
+/**
+ * Rebuild the layer and parameter lists after the graph changed. The arrays
+ * are sized for every node and value at load, so this cannot fail as long
+ * as edits add neither.
+ */
+void nni_model_refresh(nn_model *m);
 
 #endif

@@ -102,19 +102,9 @@ void nni_plan_free(nni_plan *p)
 
 /* ---- arena allocation: best fit over a sorted free list ---- */
 
-typedef struct {
-    size_t off, size;
-} block;
+size_t nni_arena_align(size_t x) { return (x + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
 
-typedef struct {
-    block *free;
-    int32_t n, cap;
-    size_t end;
-} arena_alloc;
-
-static size_t align_up(size_t x) { return (x + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
-
-static size_t arena_take(arena_alloc *a, size_t size)
+size_t nni_arena_take(nni_arena *a, size_t size)
 {
     int32_t best = -1;
     for (int32_t i = 0; i < a->n; i++)
@@ -125,7 +115,7 @@ static size_t arena_take(arena_alloc *a, size_t size)
         a->free[best].off += size;
         a->free[best].size -= size;
         if (a->free[best].size == 0) {
-            memmove(&a->free[best], &a->free[best + 1], (size_t)(a->n - best - 1) * sizeof(block));
+            memmove(&a->free[best], &a->free[best + 1], (size_t)(a->n - best - 1) * sizeof(nni_arena_block));
             a->n--;
         }
         return off;
@@ -142,11 +132,11 @@ static size_t arena_take(arena_alloc *a, size_t size)
     return off;
 }
 
-static bool arena_give(arena_alloc *a, size_t off, size_t size)
+bool nni_arena_give(nni_arena *a, size_t off, size_t size)
 {
     if (a->n == a->cap) {
         int32_t cap = a->cap ? a->cap * 2 : 32;
-        block *b = nni_realloc(a->free, (size_t)cap * sizeof *b);
+        nni_arena_block *b = nni_realloc(a->free, (size_t)cap * sizeof *b);
         if (!b)
             return false;
         a->free = b;
@@ -155,28 +145,35 @@ static bool arena_give(arena_alloc *a, size_t off, size_t size)
     int32_t i = 0;
     while (i < a->n && a->free[i].off < off)
         i++;
-    memmove(&a->free[i + 1], &a->free[i], (size_t)(a->n - i) * sizeof(block));
-    a->free[i] = (block){off, size};
+    memmove(&a->free[i + 1], &a->free[i], (size_t)(a->n - i) * sizeof(nni_arena_block));
+    a->free[i] = (nni_arena_block){off, size};
     a->n++;
     /* coalesce with neighbours */
     if (i + 1 < a->n && a->free[i].off + a->free[i].size == a->free[i + 1].off) {
         a->free[i].size += a->free[i + 1].size;
-        memmove(&a->free[i + 1], &a->free[i + 2], (size_t)(a->n - i - 2) * sizeof(block));
+        memmove(&a->free[i + 1], &a->free[i + 2], (size_t)(a->n - i - 2) * sizeof(nni_arena_block));
         a->n--;
     }
     if (i > 0 && a->free[i - 1].off + a->free[i - 1].size == a->free[i].off) {
         a->free[i - 1].size += a->free[i].size;
-        memmove(&a->free[i], &a->free[i + 1], (size_t)(a->n - i - 1) * sizeof(block));
+        memmove(&a->free[i], &a->free[i + 1], (size_t)(a->n - i - 1) * sizeof(nni_arena_block));
         a->n--;
     }
     return true;
+}
+
+void nni_arena_done(nni_arena *a)
+{
+    nni_free(a->free);
+    a->free = NULL;
+    a->n = a->cap = 0;
 }
 
 static nn_status assign_arena(const nni_graph *g, nni_plan *p)
 {
     nn_status st = NN_OK;
     int32_t *last_use = nni_malloc((size_t)(p->n_values ? p->n_values : 1) * sizeof *last_use);
-    arena_alloc a = {0};
+    nni_arena a = {0};
     if (!last_use)
         return nni_error(NN_E_NOMEM, "cannot allocate the memory plan");
     for (int32_t v = 0; v < p->n_values; v++)
@@ -198,19 +195,19 @@ static nn_status assign_arena(const nni_graph *g, nni_plan *p)
             /* an output nobody reads still needs room while the node runs */
             if (last_use[v] < s)
                 last_use[v] = s;
-            p->offset[v] = arena_take(&a, align_up(p->vals[v].nbytes ? p->vals[v].nbytes : 1));
+            p->offset[v] = nni_arena_take(&a, nni_arena_align(p->vals[v].nbytes ? p->vals[v].nbytes : 1));
         }
         for (int32_t k = 0; k < n->n_in + n->n_out; k++) {
             int32_t v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
             if (v < 0 || p->state[v] != NNI_VAL_ARENA || last_use[v] != s)
                 continue;
             last_use[v] = -2; /* give back once */
-            if (!arena_give(&a, p->offset[v], align_up(p->vals[v].nbytes ? p->vals[v].nbytes : 1)))
+            if (!nni_arena_give(&a, p->offset[v], nni_arena_align(p->vals[v].nbytes ? p->vals[v].nbytes : 1)))
                 st = nni_error(NN_E_NOMEM, "cannot grow the memory plan");
         }
     }
     p->arena_size = a.end;
-    nni_free(a.free);
+    nni_arena_done(&a);
     nni_free(last_use);
     return st;
 }

@@ -40,6 +40,24 @@ typedef struct nni_plan {
 nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit, nni_plan *p);
 void nni_plan_free(nni_plan *p);
 
+/* A best-fit offset allocator: lays buffers out in one block by lifetime. */
+typedef struct nni_arena_block {
+    size_t off, size;
+} nni_arena_block;
+typedef struct nni_arena {
+    nni_arena_block *free; /* free blocks below `end`, sorted by offset */
+    int32_t n, cap;
+    size_t end;            /* size of the block so far */
+} nni_arena;
+
+/** Round a buffer size up to the arena alignment (64 bytes). */
+size_t nni_arena_align(size_t x);
+/** Offset of a new buffer of `size` (aligned) bytes. */
+size_t nni_arena_take(nni_arena *a, size_t size);
+/** Give a buffer back; false when the free list cannot grow (out of memory). */
+bool nni_arena_give(nni_arena *a, size_t off, size_t size);
+void nni_arena_done(nni_arena *a);
+
 /** Run one node with the given tensor views (used by planning, folding and sessions). */
 nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                          nni_pool *pool);

@@ -57,6 +57,8 @@ static void on_error_exit(j_common_ptr cinfo)
         fail(cinfo, NN_E_NOMEM, "out of memory decoding the JPEG");
     if (code == JERR_INPUT_EOF)
         fail(cinfo, NN_E_PARSE, "truncated JPEG");
+    if (code == JERR_BAD_PRECISION || code == JERR_SOF_UNSUPPORTED || code == JERR_CONVERSION_NOTIMPL)
+        fail(cinfo, NN_E_UNSUPPORTED, "unsupported JPEG"); /* 12-bit, lossless, odd colour spaces */
     fail(cinfo, NN_E_PARSE, "corrupt JPEG");
 }
 

@@ -101,6 +101,7 @@ int32_t nni_graph_value(nni_graph *g, const char *name)
     if (!v->name)
         return nni_error(NN_E_NOMEM, "cannot copy a value name");
     v->producer = -1;
+    v->lr_factor = 1.0f;
     return g->n_values++;
 }
 
@@ -159,6 +160,20 @@ const char *nni_graph_meta(const nni_graph *g, const char *key)
         if (strcmp(g->meta_keys[i], key) == 0)
             return g->meta_values[i];
     return NULL;
+}
+
+void nni_graph_remove_meta(nni_graph *g, const char *key)
+{
+    for (int32_t i = 0; i < g->n_meta; i++) {
+        if (strcmp(g->meta_keys[i], key) == 0) {
+            nni_free(g->meta_keys[i]);
+            nni_free(g->meta_values[i]);
+            memmove(&g->meta_keys[i], &g->meta_keys[i + 1], (size_t)(g->n_meta - i - 1) * sizeof *g->meta_keys);
+            memmove(&g->meta_values[i], &g->meta_values[i + 1], (size_t)(g->n_meta - i - 1) * sizeof *g->meta_values);
+            g->n_meta--;
+            return;
+        }
+    }
 }
 
 /*

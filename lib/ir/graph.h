@@ -46,6 +46,10 @@ typedef struct nni_value {
     bool is_input;     /* fed by the caller */
     bool is_output;
     bool is_param;     /* a float initializer: trainable */
+    float lr_factor;   /* learn-rate factor of a parameter: 0 = frozen, 1 = normal (nn_freeze) */
+    bool shape_folded; /* constant folded at load from input *shapes* (Shape chains): recomputed
+                          when an input shape changes; kept set after the constant is freed */
+    bool is_new_head;  /* created by nn_replace_head: trainable even under a full freeze */
 } nni_value;
 
 typedef struct nni_node {
@@ -90,6 +94,8 @@ nn_status nni_graph_add_node(nni_graph *g, nni_node *node, int32_t *index);
 nn_status nni_graph_toposort(nni_graph *g);
 nn_status nni_graph_add_meta(nni_graph *g, const char *key, const char *value);
 const char *nni_graph_meta(const nni_graph *g, const char *key);
+/** Remove a metadata key (no-op when absent). */
+void nni_graph_remove_meta(nni_graph *g, const char *key);
 void nni_attr_free(nni_attr *a);
 void nni_node_free(nni_node *n);
 

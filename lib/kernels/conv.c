@@ -54,8 +54,10 @@ static int64_t image_volume(const nni_conv_geom *g)
  * split at GEMM panels); calling memmove for each costs more than the copy,
  * so keep GCC from turning those loops back into library calls.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 
 /* dst[ow - a] for ow in [a, b): the image line at x[ow*s + off] inside [lo, hi), zero outside. */
 static inline __attribute__((always_inline)) void gather_line(float *restrict dst, const float *restrict x, int64_t s,
@@ -72,6 +74,11 @@ static inline __attribute__((always_inline)) void gather_line(float *restrict ds
         const float *restrict src = x + lo + off;
         for (int64_t t = 0; t < hi - lo; t++)
             d[t] = src[t];
+    } else if (s == 2) { /* a constant stride vectorizes as loads + permutes */
+        float *restrict d = dst + (lo - a);
+        const float *restrict src = x + 2 * lo + off;
+        for (int64_t t = 0; t < hi - lo; t++)
+            d[t] = src[2 * t];
     } else {
         for (int64_t ow = lo; ow < hi; ow++)
             dst[ow - a] = x[ow * s + off];
@@ -208,7 +215,9 @@ __attribute__((target("avx512f"))) static void im2col_avx512(void *arg, int64_t 
 }
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
                 nni_pool *pool)

@@ -4,9 +4,12 @@
  * per ISA (portable C, AVX2+FMA, AVX-512) chosen once at run time, and
  * matrix-vector paths for M == 1 or N == 1 where packing would not pay.
  *
- * Blocking (names as in the loops below): the packed A micro-panel
- * (kc x MR) stays in L1 while the micro-kernel sweeps the packed B block
- * (kc x nc, sized for L2) one NR-column panel at a time.
+ * Blocking (names as in the loops below): the A micro-panel (kc x MR)
+ * stays in L1 while the micro-kernel sweeps the packed B block (kc x nc,
+ * sized for L2) one NR-column panel at a time. A is packed for wide tiles
+ * and read in place for narrow ones (where packing would be a whole extra
+ * pass over it); B may arrive pre-packed (im2col writes that layout).
+ * Threads split C into MR/NR-aligned tiles, each with its own workspace.
  */
 #include <pthread.h>
 #include <string.h>
@@ -49,6 +52,9 @@ typedef struct {
     ukernel_fn edge[4][3];
     /* rows[v - 1]: MR rows of unpacked A by v vectors; NULL = always pack A */
     ukernel_rows_fn rows[3];
+    /* MR rows by 8 columns (half a 512-bit vector: half the cost on a narrow edge); NULL = none */
+    ukernel_fn half;
+    ukernel_rows_fn rows_half;
     pack_b_fn pack_b;
     pack_b_fn pack_bt; /* the same from a transposed B (B[n][k]); NULL = scalar */
     /* alpha * rows [0, 8) x depth [0, klen) of row-major A into one 8-row panel; NULL = scalar */
@@ -125,7 +131,11 @@ static void axpy_generic(int64_t n, float a, const float *x, float *y)
  * panel down the rows would touch a new page per row). Each piece is short
  * (NR floats): keep GCC from turning the copy into a memmove call per piece.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #define NO_MEMCPY_IDIOM __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_MEMCPY_IDIOM
+#endif
 static inline __attribute__((always_inline)) NO_MEMCPY_IDIOM void pack_b_body(const float *restrict B, int64_t ldb,
                                                                               int64_t nlen, int64_t klen,
                                                                               float *restrict dst, const int64_t NR)
@@ -401,6 +411,36 @@ UK_AVX512_ROWS(1)
 UK_AVX512_ROWS(2)
 UK_AVX512_ROWS(3)
 
+/* MR x 8 tiles for edges of at most 8 columns (packed A, or rows of A in place when lda > 0). */
+#define AVX512_FMA __attribute__((target("avx512f,fma")))
+AVX512_FMA static void uk_avx512_half_any(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                          float *restrict c, int64_t ldc, float beta)
+{
+    __m256 acc[8];
+    const float *ap[8];
+    const int64_t step = lda ? 1 : 8;
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        ap[i] = lda ? a + i * lda : a + i;
+        acc[i] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 bv = _mm256_loadu_ps(b);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(ap[i] + k * step), bv, acc[i]);
+        b += 48;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+        st8(c + i * ldc, acc[i], beta);
+}
+
+AVX512_FMA static void uk_avx512_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float beta)
+{
+    uk_avx512_half_any(kc, a, 0, b, c, ldc, beta);
+}
+
 #define UK_AVX512(R, V)                                                                                                \
     AVX512 static void uk_avx512_##R##x##V(int64_t kc, const float *restrict a, const float *restrict b,              \
                                            float *restrict c, int64_t ldc, float beta)                                \
@@ -527,6 +567,7 @@ static const sg_arch arch_avx512 = {
     .edge = {{uk_avx512_1x1, uk_avx512_1x2, uk_avx512_1x3}, {uk_avx512_2x1, uk_avx512_2x2, uk_avx512_2x3},
              {uk_avx512_4x1, uk_avx512_4x2, uk_avx512_4x3}, {uk_avx512_8x1, uk_avx512_8x2, uk_avx512_8x3}},
     .rows = {uk_avx512_rows1, uk_avx512_rows2, uk_avx512_rows3},
+    .half = uk_avx512_half, .rows_half = uk_avx512_half_any,
     .pack_b = pack_b_avx512, .pack_bt = pack_bt_avx512, .pack_a8 = pack_a8_avx, .dot = dot_avx512, .axpy = axpy_avx512,
 };
 
@@ -684,6 +725,14 @@ static void edge_tile(const sg_arch *ar, int64_t kc, const float *a, const float
     int r = row_class(mr);
     int64_t nv = cdiv(nr, ar->vl);
     ukernel_fn f = ar->edge[r][nv - 1];
+    if (r == 3 && nr <= 8 && ar->half) {
+        if (mr == ar->mr && nr == 8) {
+            ar->half(kc, a, b, c, ldc, beta);
+            return;
+        }
+        f = ar->half;
+        nv = 0; /* never an exact cover below: through tmp */
+    }
     if (!f) {
         f = ar->kernel;
         r = 3;
@@ -746,12 +795,17 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
                         for (int64_t jr = 0; jr < nc; jr += NR) {
                             int64_t nr = min64(NR, nc - jr), nv = cdiv(nr, ar->vl);
                             const float *b = bblock + (jr / NR) * bstride;
-                            if (nv * ar->vl == nr) {
-                                ar->rows[nv - 1](kc, a, j->lda, b, crow + jr, j->ldc, beta);
+                            ukernel_rows_fn f = ar->rows[nv - 1];
+                            if (nr <= 8 && ar->rows_half) {
+                                f = ar->rows_half;
+                                nv = nr == 8 ? -1 : 0; /* -1: covers exactly */
+                            }
+                            if (nv < 0 || nv * ar->vl == nr) {
+                                f(kc, a, j->lda, b, crow + jr, j->ldc, beta);
                                 continue;
                             }
                             float tmp[MR_MAX * NR_MAX] __attribute__((aligned(64)));
-                            ar->rows[nv - 1](kc, a, j->lda, b, tmp, NR, 0.0f);
+                            f(kc, a, j->lda, b, tmp, NR, 0.0f);
                             for (int64_t i = 0; i < MR; i++) {
                                 float *cp = crow + i * j->ldc + jr;
                                 const float *tp = tmp + i * NR;

@@ -4,6 +4,7 @@
 
 #include "kernels/norm.h"
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 typedef struct {
     float epsilon, momentum;
@@ -36,11 +37,14 @@ static nn_status bn_prepare(nni_opctx *c)
     return NN_OK;
 }
 
-/* Batch statistics are used with training_mode = 1 (opset 14+) or, before
- * opset 14, when the model asks for the mean/var outputs. */
+/* Batch statistics are used when the trainer runs the forward in training
+ * mode, with training_mode = 1 (opset 14+) or, before opset 14, when the
+ * model asks for the mean/var outputs. */
 static bool bn_training(const nni_opctx *c)
 {
     const bn_state *s = c->state;
+    if (c->training)
+        return true;
     if (c->opset >= 14)
         return s->training_attr;
     for (int32_t k = 1; k < c->n_out; k++)
@@ -166,7 +170,8 @@ static nn_status bn_run(nni_opctx *c)
     if (planes && j.S)
         nni_parallel_for(c->pool, planes, j.S >= 16384 ? 1 : 16384 / j.S, affine_task, &j);
 
-    /* running statistics: input * momentum + batch * (1 - momentum) */
+    /* running statistics: input * momentum + batch * (1 - momentum), with
+     * the population variance as ONNX's reference computes it */
     float *run_mean = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     float *run_var = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
     const float m = s->momentum;
@@ -175,6 +180,19 @@ static nn_status bn_run(nni_opctx *c)
             run_mean[k] = training ? in_mean[k] * m + mean[k] * (1.0f - m) : in_mean[k];
         if (run_var)
             run_var[k] = training ? in_var[k] * m + var[k] * (1.0f - m) : in_var[k];
+    }
+    /* The trainer's in-place update of the running statistics follows
+     * PyTorch (BatchNorm's momentum is 1 - ONNX's): the variance folded in is
+     * the unbiased one, var * n / (n - 1). Done last: the outputs above read
+     * the inputs' old values. */
+    if (training && c->update_stats) {
+        float *rm = c->in[3]->data, *rv = c->in[4]->data;
+        const double count = (double)j.N * (double)j.S;
+        const double unbias = count > 1 ? count / (count - 1) : 1.0;
+        for (int64_t k = 0; k < P; k++) {
+            rm[k] = (float)((double)rm[k] * m + (double)mean[k] * (1.0 - m));
+            rv[k] = (float)((double)rv[k] * m + (double)var[k] * unbias * (1.0 - m));
+        }
     }
     return NN_OK;
 }
@@ -186,3 +204,12 @@ const nni_op_desc nni_op_batchnormalization = {
     .state_size = sizeof(bn_state),
     .prepare = bn_prepare, .infer = bn_infer, .run = bn_run, .macs = bn_macs,
 };
+
+void nni_batchnorm_params(const nni_opctx *c, nni_bn_params *p)
+{
+    const bn_state *s = c->state;
+    p->epsilon = s->epsilon;
+    p->momentum = s->momentum;
+    p->batch_stats = bn_training(c);
+    p->per_element = s->per_element;
+}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
 typedef struct {
     int64_t axis;
@@ -95,3 +96,9 @@ const nni_op_desc nni_op_concat = {
     .state_size = sizeof(concat_state),
     .prepare = concat_prepare, .infer = concat_infer, .run = concat_run,
 };
+
+nn_status nni_concat_axis(const nni_opctx *c, int32_t *axis)
+{
+    const concat_state *s = c->state;
+    return nni_norm_axis(s->axis, c->in[0]->rank, "Concat 'axis'", axis);
+}

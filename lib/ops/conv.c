@@ -9,6 +9,7 @@
 #include "kernels/conv.h"
 #include "kernels/sgemm.h"
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 #define MAX_ND NNI_CONV_MAX_DIMS
 /* im2col columns are produced in chunks of at most this many floats (512 KiB: stays in L2). */
@@ -27,14 +28,7 @@ typedef struct {
     int64_t outshape[MAX_ND + 2];
 } conv_state;
 
-/* Everything run needs, resolved from the input shapes. */
-typedef struct {
-    nni_conv_geom g; /* Conv: image = X, columns = Y. ConvTranspose: image = Y, columns = X */
-    int64_t N, C, M, Cg, Mg, kvol;
-    int64_t xvol, yvol; /* spatial element counts of X and Y */
-    int32_t rank;
-    int64_t ydims[MAX_ND + 2];
-} conv_shape;
+typedef nni_conv_shape conv_shape;
 
 static nn_status read_ints(const nni_node *n, const char *name, int32_t max, int64_t *dst, int32_t *count,
                            int64_t min_value)
@@ -403,19 +397,22 @@ static nn_status conv_run(nni_opctx *c)
     int64_t per_chunk = sh.N * s->group, units = per_chunk * p.n_chunks;
     bool by_unit = false;
     if (threads > 1) {
-        /* whole units per thread when they balance: add chunks until they divide evenly */
-        for (int64_t n = p.n_chunks; n <= p.n_chunks + threads && !by_unit; n++) {
-            if ((per_chunk * n) % threads != 0 && per_chunk * n < 8 * threads)
-                continue;
+        /*
+         * Whole units per thread when they balance: try a few more chunks
+         * until the unit count divides evenly (or is large), as long as
+         * chunks stay at least two panels wide.
+         */
+        const int64_t base = p.n_chunks;
+        for (int64_t n = base; n <= base + threads && !by_unit; n++) {
             if (n > 1 && (sh.yvol + n - 1) / n < 2 * p.nr)
                 break;
-            if (n != p.n_chunks)
-                set_chunks(&p, n);
-            by_unit = p.n_chunks == n;
+            set_chunks(&p, n);
+            int64_t u = per_chunk * p.n_chunks;
+            by_unit = u >= threads && (u % threads == 0 || u >= 8 * threads);
         }
+        if (!by_unit)
+            set_chunks(&p, base);
         units = per_chunk * p.n_chunks;
-        if (units < threads)
-            by_unit = false;
     }
     int32_t gemm_threads = by_unit ? 1 : threads;
     int64_t cols = p.mode == CONV_PACKED ? (p.chunk + p.nr - 1) / p.nr * p.nr : p.chunk;
@@ -509,3 +506,14 @@ const nni_op_desc nni_op_conv_transpose = {
     .state_size = sizeof(conv_state),
     .prepare = convt_prepare, .infer = conv_infer, .run = convt_run, .macs = conv_macs,
 };
+
+nn_status nni_conv_resolve(const nni_opctx *c, nni_conv_shape *sh)
+{
+    nn_status st = conv_resolve(c, sh);
+    if (st == NN_OK) {
+        const conv_state *s = c->state;
+        sh->group = s->group;
+        sh->transpose = s->transpose;
+    }
+    return st;
+}

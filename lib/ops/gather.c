@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
 static nn_status require_indices(const nn_tensor *t, const char *op)
 {
@@ -260,3 +261,92 @@ const nni_op_desc nni_op_gather_nd = {
     .state_size = sizeof(gather_nd_state),
     .prepare = gather_nd_prepare, .infer = gather_nd_infer, .run = gather_nd_run,
 };
+
+/* ---- Compress ---- */
+
+typedef struct {
+    bool has_axis;
+    int64_t axis;
+} compress_state;
+
+static nn_status compress_prepare(nni_opctx *c)
+{
+    compress_state *s = c->state;
+    s->has_axis = nni_node_attr(c->node, "axis") != NULL;
+    return nni_attr_int(c->node, "axis", 0, &s->axis);
+}
+
+/* The axis compressed (-1: the flattened input), its length and how many entries are kept. */
+static nn_status compress_params(const nni_opctx *c, int32_t *axis, int64_t *kept)
+{
+    const compress_state *s = c->state;
+    const nn_tensor *x = c->in[0], *cond = c->in[1];
+    if (cond->dtype != NN_DTYPE_BOOL || cond->rank != 1)
+        return nni_error(NN_E_TYPE, "Compress: the condition must be a 1-D bool tensor");
+    *axis = -1;
+    if (s->has_axis) {
+        nn_status st = nni_norm_axis(s->axis, x->rank, "Compress 'axis'", axis);
+        if (st != NN_OK)
+            return st;
+    }
+    int64_t len = *axis < 0 ? nni_tensor_count(x) : x->dims[*axis];
+    if (cond->dims[0] > len)
+        return nni_error(NN_E_SHAPE, "Compress: the condition has %lld entries for a length of %lld",
+                         (long long)cond->dims[0], (long long)len);
+    if (cond->dims[0] && !cond->data)
+        return NNI_DEFER;
+    const uint8_t *m = cond->data;
+    *kept = 0;
+    for (int64_t i = 0; i < cond->dims[0]; i++)
+        *kept += m[i] != 0;
+    return NN_OK;
+}
+
+static nn_status compress_infer(nni_opctx *c)
+{
+    const nn_tensor *x = c->in[0];
+    int32_t axis;
+    int64_t kept, dims[NN_MAX_RANK];
+    nn_status st = compress_params(c, &axis, &kept);
+    if (st != NN_OK)
+        return st;
+    if (axis < 0)
+        return nni_out_shape(c, 0, x->dtype, 1, &kept);
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = kept;
+    return nni_out_shape(c, 0, x->dtype, x->rank, dims);
+}
+
+static nn_status compress_run(nni_opctx *c)
+{
+    const nn_tensor *x = c->in[0], *cond = c->in[1];
+    int32_t axis;
+    int64_t kept;
+    nn_status st = compress_params(c, &axis, &kept);
+    if (st != NN_OK || c->out[0]->nbytes == 0)
+        return st;
+    size_t es = nn_dtype_size(x->dtype);
+    int64_t outer = axis < 0 ? 1 : nni_dims_product(x->dims, 0, axis);
+    int64_t len = axis < 0 ? nni_tensor_count(x) : x->dims[axis];
+    size_t inner = (axis < 0 ? 1 : (size_t)nni_dims_product(x->dims, axis + 1, x->rank)) * es;
+    const uint8_t *m = cond->data, *src = x->data;
+    uint8_t *dst = c->out[0]->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < cond->dims[0]; i++)
+            if (m[i]) {
+                memcpy(dst, src + (size_t)(o * len + i) * inner, inner);
+                dst += inner;
+            }
+    return NN_OK;
+}
+
+const nni_op_desc nni_op_compress = {
+    .name = "Compress", .min_in = 2, .max_in = 2, .min_out = 1, .max_out = 1,
+    .state_size = sizeof(compress_state),
+    .prepare = compress_prepare, .infer = compress_infer, .run = compress_run,
+};
+nn_status nni_gather_axis(const nni_opctx *c, int32_t *axis)
+{
+    const axis_state *s = c->state;
+    return nni_norm_axis(s->axis, c->in[0]->rank, "Gather 'axis'", axis);
+}

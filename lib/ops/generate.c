@@ -240,3 +240,59 @@ const nni_op_desc nni_op_onehot = {
     .state_size = sizeof(onehot_state),
     .prepare = onehot_prepare, .infer = onehot_infer, .run = onehot_run,
 };
+
+/* ---- EyeLike ---- */
+
+typedef struct {
+    nn_dtype dtype; /* 0: the input's */
+    int64_t k;
+} eyelike_state;
+
+static nn_status eyelike_prepare(nni_opctx *c)
+{
+    eyelike_state *s = c->state;
+    int64_t dt;
+    nn_status st = nni_attr_int(c->node, "dtype", 0, &dt);
+    if (st == NN_OK)
+        st = nni_attr_int(c->node, "k", 0, &s->k);
+    if (st != NN_OK)
+        return st;
+    if (dt != 0 && (nn_dtype_size((nn_dtype)dt) == 0 || dt == NN_DTYPE_FLOAT16))
+        return nni_error(NN_E_UNSUPPORTED, "EyeLike: 'dtype' %lld is not supported", (long long)dt);
+    s->dtype = (nn_dtype)dt;
+    return NN_OK;
+}
+
+static nn_status eyelike_infer(nni_opctx *c)
+{
+    const eyelike_state *s = c->state;
+    const nn_tensor *x = c->in[0];
+    if (x->rank != 2)
+        return nni_error(NN_E_SHAPE, "EyeLike: the input must be 2-D, got rank %d", (int)x->rank);
+    nn_dtype dt = s->dtype ? s->dtype : x->dtype;
+    if (dt == NN_DTYPE_FLOAT16)
+        return nni_error(NN_E_UNSUPPORTED, "EyeLike: float16 output is not supported");
+    return nni_out_shape(c, 0, dt, 2, x->dims);
+}
+
+static nn_status eyelike_run(nni_opctx *c)
+{
+    const eyelike_state *s = c->state;
+    nn_tensor *y = c->out[0];
+    size_t es = nn_dtype_size(y->dtype);
+    int64_t rows = y->dims[0], cols = y->dims[1];
+    memset(y->data, 0, y->nbytes);
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t j = i + s->k;
+        if (j >= 0 && j < cols)
+            nni_store_f64((uint8_t *)y->data + (size_t)(i * cols + j) * es, y->dtype, 1.0);
+    }
+    return NN_OK;
+}
+
+const nni_op_desc nni_op_eyelike = {
+    .name = "EyeLike", .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1,
+    .state_size = sizeof(eyelike_state),
+    .prepare = eyelike_prepare, .infer = eyelike_infer, .run = eyelike_run,
+    .flags = NNI_OP_SHAPE_ONLY,
+};

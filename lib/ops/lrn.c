@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 typedef struct {
     float alpha, beta, bias;
@@ -102,3 +103,12 @@ const nni_op_desc nni_op_lrn = {
     .state_size = sizeof(lrn_state),
     .prepare = lrn_prepare, .infer = lrn_infer, .run = lrn_run, .macs = lrn_macs,
 };
+
+void nni_lrn_params(const nni_opctx *c, float *alpha, float *beta, float *bias, int64_t *size)
+{
+    const lrn_state *s = c->state;
+    *alpha = s->alpha;
+    *beta = s->beta;
+    *bias = s->bias;
+    *size = s->size;
+}

@@ -3,8 +3,14 @@
 
 #include "kernels/strided.h"
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
-enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
+enum {
+    PAD_CONSTANT = NNI_PAD_CONSTANT,
+    PAD_REFLECT = NNI_PAD_REFLECT,
+    PAD_EDGE = NNI_PAD_EDGE,
+    PAD_WRAP = NNI_PAD_WRAP,
+};
 
 typedef struct {
     int32_t mode;
@@ -172,3 +178,15 @@ const nni_op_desc nni_op_pad = {
     .state_size = sizeof(pad_state),
     .prepare = pad_prepare, .infer = pad_infer, .run = pad_run,
 };
+
+nn_status nni_pad_resolve(const nni_opctx *c, int64_t *pb, int64_t *pe, int32_t *mode)
+{
+    const pad_state *s = c->state;
+    *mode = s->mode;
+    return pad_amounts(c, pb, pe);
+}
+
+int64_t nni_pad_source_index(int32_t mode, int64_t o, int64_t before, int64_t n)
+{
+    return source_index(mode, o, before, n);
+}

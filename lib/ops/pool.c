@@ -4,6 +4,7 @@
 
 #include "kernels/pooling.h"
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 enum { POOL_MAX, POOL_AVG, POOL_LP };
 enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
@@ -430,3 +431,11 @@ const nni_op_desc nni_op_globalmaxpool = {
     .state_size = sizeof(global_state),
     .prepare = gmaxpool_prepare, .infer = global_infer, .run = global_run, .macs = global_macs,
 };
+
+nn_status nni_pool_resolve(const nni_opctx *c, nni_pooling_geom *g, bool *include_pad)
+{
+    const pool_state *s = c->state;
+    int64_t dims[NN_MAX_RANK];
+    *include_pad = s->include_pad;
+    return pool_geometry(s, c->in[0], g, dims);
+}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEXP, R_SUMSQ, R_ARGMAX, R_ARGMIN };
 
@@ -525,3 +526,5 @@ RED_DESC(nni_op_reduce_log_sum_exp, "ReduceLogSumExp", 2)
 RED_DESC(nni_op_reduce_sum_square, "ReduceSumSquare", 2)
 RED_DESC(nni_op_argmax, "ArgMax", 1)
 RED_DESC(nni_op_argmin, "ArgMin", 1)
+
+nn_status nni_reduce_axes(const nni_opctx *c, bool *red, bool *identity) { return red_axes(c, red, identity); }

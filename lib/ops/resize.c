@@ -398,6 +398,20 @@ static void axis_taps(const resize_state *s, const resize_geom *g, int32_t a, in
     }
 }
 
+/* True when every output position of axis a lands exactly on its own input
+ * position (most axes kept at scale 1), so the pass can be skipped. */
+static bool identity_axis(const resize_state *s, const resize_geom *g, int32_t a, int64_t n_in, int64_t n_out)
+{
+    if (n_in != n_out)
+        return false;
+    for (int64_t o = 0; o < n_out; o++) {
+        bool outside;
+        if (source_coord(s, g, a, n_in, o, &outside) != (double)o || outside)
+            return false;
+    }
+    return true;
+}
+
 static nn_status resize_interp(nni_opctx *c, const resize_geom *g)
 {
     const resize_state *s = c->state;
@@ -410,14 +424,13 @@ static nn_status resize_interp(nni_opctx *c, const resize_geom *g)
     int64_t cur[NN_MAX_RANK], table = 0, biggest = 0, passes = 0;
     memcpy(cur, x->dims, sizeof cur);
     for (int32_t a = r - 1; a >= 0; a--) {
-        /* an axis kept at scale 1 maps every position onto itself, except for crop-and-resize */
-        active[a] = y->dims[a] != x->dims[a] || g->scale[a] != 1.0 || s->coord == CT_TF_CROP_AND_RESIZE;
-        if (!active[a])
-            continue;
         taps[a] = tap_count(s, g->scale[a]);
         if (taps[a] > 64)
             return nni_error(NN_E_UNSUPPORTED, "%s: antialiasing a %gx downscale is not supported", c->node->op_type,
                              g->scale[a]);
+        active[a] = !identity_axis(s, g, a, x->dims[a], y->dims[a]);
+        if (!active[a])
+            continue;
         table += y->dims[a] * taps[a];
         cur[a] = y->dims[a];
         int64_t n = nni_dims_product(cur, 0, r);

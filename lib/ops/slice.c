@@ -4,6 +4,7 @@
 
 #include "kernels/strided.h"
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
 /* start/step of the window on every axis of x, and the output dims. */
 typedef struct {
@@ -119,3 +120,17 @@ const nni_op_desc nni_op_slice = {
     .name = "Slice", .min_in = 1, .max_in = 5, .min_out = 1, .max_out = 1,
     .infer = slice_infer, .run = slice_run,
 };
+
+nn_status nni_slice_resolve(const nni_opctx *c, int64_t *start, int64_t *step, int64_t *dims)
+{
+    slice_window w;
+    nn_status st = slice_compute(c, &w);
+    if (st != NN_OK)
+        return st;
+    for (int32_t a = 0; a < c->in[0]->rank; a++) {
+        start[a] = w.start[a];
+        step[a] = w.step[a];
+        dims[a] = w.dims[a];
+    }
+    return NN_OK;
+}

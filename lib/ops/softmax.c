@@ -8,6 +8,7 @@
 
 #include "kernels/softmax.h"
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 enum { SM_SOFTMAX, SM_LOG, SM_HARD };
 
@@ -145,3 +146,8 @@ static nn_status sm_run(nni_opctx *c)
 SM_DESC(nni_op_softmax, "Softmax")
 SM_DESC(nni_op_logsoftmax, "LogSoftmax")
 SM_DESC(nni_op_hardmax, "Hardmax")
+
+nn_status nni_softmax_layout(const nni_opctx *c, int64_t *outer, int64_t *len, int64_t *inner)
+{
+    return sm_layout(c, outer, len, inner);
+}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
 typedef struct {
     int64_t axis;
@@ -115,3 +116,10 @@ const nni_op_desc nni_op_split = {
     .state_size = sizeof(split_state),
     .prepare = split_prepare, .infer = split_infer, .run = split_run,
 };
+
+nn_status nni_split_resolve(const nni_opctx *c, int32_t *axis, int64_t *sizes)
+{
+    const split_state *s = c->state;
+    nn_status st = nni_norm_axis(s->axis, c->in[0]->rank, "Split 'axis'", axis);
+    return st != NN_OK ? st : split_sizes(c, *axis, sizes);
+}

@@ -1,6 +1,7 @@
 /* transpose.c — Transpose: permute axes (a strided view copy; tiled for 2-D and NCHW<->NHWC). */
 #include "kernels/strided.h"
 #include "ops/movement.h"
+#include "ops/resolve.h"
 
 typedef struct {
     int32_t n;               /* 0: reverse the axes */
@@ -80,3 +81,5 @@ const nni_op_desc nni_op_transpose = {
     .state_size = sizeof(transpose_state),
     .prepare = transpose_prepare, .infer = transpose_infer, .run = transpose_run,
 };
+
+nn_status nni_transpose_perm(const nni_opctx *c, int64_t *perm) { return get_perm(c, perm); }

@@ -14,6 +14,7 @@
 #include "kernels/vmath.h"
 #include "ops/broadcast.h"
 #include "ops/op.h"
+#include "ops/resolve.h"
 
 enum {
     U_RELU, U_LEAKYRELU, U_SIGMOID, U_TANH, U_EXP, U_LOG, U_SQRT, U_ABS, U_NEG, U_RECIPROCAL, U_FLOOR, U_CEIL,
@@ -484,3 +485,27 @@ const nni_op_desc nni_op_clip = {
     .name = "Clip", .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1, .state_size = sizeof(un_state),
     .prepare = un_prepare, .infer = un_infer, .run = un_run,
 };
+
+void nni_unary_params(const nni_opctx *c, float *alpha, float *beta, bool *tanh_gelu)
+{
+    const un_state *s = c->state;
+    *alpha = s->alpha;
+    *beta = s->beta;
+    *tanh_gelu = s->kind == U_GELU_TANH;
+}
+
+void nni_clip_bounds_f32(const nni_opctx *c, float *lo, float *hi)
+{
+    const un_state *s = c->state;
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (c->opset < 11) {
+        *lo = s->clip_lo;
+        *hi = s->clip_hi;
+        return;
+    }
+    if (nni_has_in(c, 1) && c->in[1]->data && c->in[1]->dtype == NN_DTYPE_FLOAT32)
+        *lo = *(const float *)c->in[1]->data;
+    if (nni_has_in(c, 2) && c->in[2]->data && c->in[2]->dtype == NN_DTYPE_FLOAT32)
+        *hi = *(const float *)c->in[2]->data;
+}

@@ -1,5 +1,5 @@
 /* bench_sgemm.c — GFLOP/s of nni_sgemm per micro-kernel and thread count (not a unit test).
- * Build: see test/bench/README (links the static library). */
+ * Build: see test/bench/README.md (links the static library). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,6 +19,12 @@ static void usage(FILE *f)
             "                                   passes when |got-want| <= atol + rtol*|want| for every\n"
             "                                   element (or <= T*(max-min of want) with --range-tol);\n"
             "                                   unsupported ops skip the case unless --no-skip\n"
+            "  save MODEL --out OUT.onnx [--meta KEY=VALUE | --meta KEY]...\n"
+            "                                   write the model as ONNX (setting or removing metadata)\n"
+            "  replace-input MODEL --size HxW [--channels C] [--input NAME] --out OUT.onnx\n"
+            "                                   give the model a new input size / channel count\n"
+            "  replace-head MODEL (--classes N | --labels FILE|a,b,c) [--seed S] --out OUT.onnx\n"
+            "                                   a fresh classifier head with N classes\n"
             "  bench MODEL [--threads N] [--batch B] [--repeat R]\n"
             "                                   time load and run on seeded inputs; prints load_ms,\n"
             "                                   median_ms, peak_rss_mb\n"
@@ -70,6 +76,12 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "test") == 0)
         return cmd_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "save") == 0)
+        return cmd_save(argc - 1, argv + 1);
+    if (strcmp(cmd, "replace-input") == 0)
+        return cmd_replace_input(argc - 1, argv + 1);
+    if (strcmp(cmd, "replace-head") == 0)
+        return cmd_replace_head(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "classify") == 0)

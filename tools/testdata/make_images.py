@@ -287,6 +287,9 @@ def bad_files():
     zero = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 16, 8, 0, 0, 0, 0))
     put("bad_zero.png", zero + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
     put("bad_zero.jpg", patch_sof(jpg, 45, 0))
+    # 12-bit samples: valid JPEG, but libjpeg-turbo's 8-bit API does not decode them
+    i = jpg.index(b"\xff\xc0")
+    put("bad_precision12.jpg", jpg[: i + 4] + b"\x0c" + jpg[i + 5:])
 
 
 def patch_sof(jpg, w, h):
@@ -315,6 +318,8 @@ def models():
     save([helper.make_node("Identity", ["x"], ["y"])], "classify_identity", meta, ["N", 1, 1, 4])
     bad = dict(meta, **{"nn.labels": "a\nb\nc"})
     save([helper.make_node("Identity", ["x"], ["y"])], "classify_badlabels", bad, ["N", 1, 1, 4])
+    # the same ending in Softmax: nn_classify must not apply a second one
+    save([helper.make_node("Softmax", ["x"], ["y"], axis=-1)], "classify_softmax", meta, ["N", 1, 1, 4])
     odd = dict(meta, **{"nn.input.mean": "0.1,0.2", "nn.input.color": "GRAY"})
     save([helper.make_node("Identity", ["x"], ["y"])], "classify_badmeta", odd, ["N", 1, 1, 4])
 

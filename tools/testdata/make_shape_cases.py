@@ -244,6 +244,155 @@ case("resize10_linear", "Resize", [("x", x), ("sc", np.array([1, 1, 2, 2], np.fl
 case("upsample9_linear", "Upsample", [("x", x), ("sc", np.array([1, 1, 2, 2], np.float32))], [("y", y)], opset=9, mode="linear")
 
 
+# Resize modes the node tests leave out: antialias, axes with keep_aspect_ratio_policy, half_pixel_symmetric,
+# tf_half_pixel_for_nn (which shifts even the scale-1 axes), extrapolation. The expectation applies one
+# [out, in] weight matrix per axis, last axis first (cross-checked against the ONNX reference).
+def axis_weights(n_in, n_out, scale, ct, mode, nearest="round_prefer_floor", a=-0.75, exclude=False, aa=False,
+                 roi=(0.0, 1.0)):
+    m = np.zeros((n_out, n_in))
+    outside = np.zeros(n_out, bool)
+    w_out = scale * n_in
+    for o in range(n_out):
+        if ct == "half_pixel":
+            xo = (o + 0.5) / scale - 0.5
+        elif ct == "asymmetric":
+            xo = o / scale
+        elif ct == "align_corners":
+            xo = 0.0 if w_out == 1 else o * (n_in - 1) / (w_out - 1)
+        elif ct == "pytorch_half_pixel":
+            xo = -0.5 if w_out == 1 else (o + 0.5) / scale - 0.5
+        elif ct == "tf_half_pixel_for_nn":
+            xo = (o + 0.5) / scale
+        elif ct == "half_pixel_symmetric":
+            xo = n_in / 2 * (1 - n_out / w_out) + (o + 0.5) / scale - 0.5
+        else:  # tf_crop_and_resize
+            span = (roi[1] - roi[0]) * (n_in - 1)
+            xo = roi[0] * (n_in - 1) + (span / 2 if w_out == 1 else o * span / (w_out - 1))
+            if xo < 0 or xo > n_in - 1:
+                outside[o] = True
+                continue
+        f = np.floor(xo)
+        if mode == "nearest":
+            r = xo - f
+            if r == 0:
+                i = xo
+            elif nearest == "round_prefer_floor":
+                i = f if r <= 0.5 else f + 1
+            elif nearest == "round_prefer_ceil":
+                i = f if r < 0.5 else f + 1
+            else:
+                i = f if nearest == "floor" else f + 1
+            m[o, int(min(max(i, 0), n_in - 1))] = 1
+            continue
+        base = xo - 1 if xo == f else f  # the left pixel wins: an integer position has ratio 1
+        half = 2 if mode == "cubic" else 1
+        k = min(scale, 1.0) if aa else 1.0
+        n = int(2 - 2 * (np.floor(-half / k) + 1)) if aa else 2 * half
+        pos = base + 1 - n // 2 + np.arange(n)
+        d = np.abs((pos - xo) * k)
+        if mode == "cubic":
+            w = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                         np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0))
+        else:
+            w = np.maximum(1 - d, 0)
+        if exclude:
+            w = np.where((pos < 0) | (pos > n_in - 1), 0, w)
+        if aa or exclude:
+            w = w / w.sum()
+        for p_, w_ in zip(pos, w):
+            m[o, int(min(max(p_, 0), n_in - 1))] += w_
+    return m, outside
+
+
+def resize_ref(x, mode, scales=None, sizes=None, axes=None, policy="stretch", ct="half_pixel", extrap=0.0, roi=None,
+               **kw):
+    r = x.ndim
+    axes = list(range(r)) if axes is None else axes
+    sc, out = [1.0] * r, list(x.shape)
+    rois = [(0.0, 1.0)] * r
+    if roi is not None:
+        for i, ax in enumerate(axes):
+            rois[ax] = (float(np.float32(roi[i])), float(np.float32(roi[len(axes) + i])))
+    if sizes is not None:
+        for i, ax in enumerate(axes):
+            sc[ax] = sizes[i] / x.shape[ax]
+            out[ax] = sizes[i]
+        if policy != "stretch":
+            k = (min if policy == "not_larger" else max)(sc[ax] for ax in axes)
+            for ax in axes:
+                sc[ax] = k
+                out[ax] = int(k * x.shape[ax] + 0.5)
+    else:
+        for i, ax in enumerate(axes):
+            sc[ax] = float(np.float32(scales[i]))
+            out[ax] = int(np.floor(sc[ax] * x.shape[ax]))
+    y = x.astype(np.float64)
+    for ax in reversed(range(r)):
+        m, outside = axis_weights(x.shape[ax], out[ax], sc[ax], ct, mode, roi=rois[ax], **kw)
+        y = np.moveaxis(np.tensordot(m, np.moveaxis(y, ax, 0), axes=1), 0, ax)
+        idx = [slice(None)] * r
+        idx[ax] = outside
+        y[tuple(idx)] = extrap
+    return y.astype(x.dtype)
+
+
+def resize_case(name, x, mode, scales=None, sizes=None, roi=None, axes=None, policy="stretch", ct="half_pixel",
+                extrap=0.0, **kw):
+    attrs = dict(mode=mode, coordinate_transformation_mode=ct)
+    if axes is not None:
+        attrs["axes"] = axes
+    if policy != "stretch":
+        attrs["keep_aspect_ratio_policy"] = policy
+    if extrap:
+        attrs["extrapolation_value"] = extrap
+    names = {"nearest": "nearest_mode", "a": "cubic_coeff_a", "exclude": "exclude_outside", "aa": "antialias"}
+    for k, v in kw.items():
+        attrs[names[k]] = int(v) if isinstance(v, bool) else v
+    y = resize_ref(x, mode, scales, sizes, axes, policy, ct, extrap, roi, **kw)
+    f32 = lambda v: None if v is None else np.array(v, np.float32)
+    case(name, "Resize", [("x", x), ("roi", f32(roi)), ("sc", f32(scales)),
+                          ("sz", None if sizes is None else np.array(sizes, np.int64))], [("y", y)], opset=17,
+         const_inputs=("roi", "sc", "sz"), **attrs)
+
+
+x = rnd((1, 2, 7, 9))
+for mode in ("linear", "cubic"):
+    resize_case("resize_antialias_" + mode, x, mode, scales=[1, 1, 0.6, 0.45], aa=True)
+for ct in ("tf_half_pixel_for_nn", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners"):
+    for mode in ("nearest", "linear", "cubic"):
+        resize_case("resize_%s_%s" % (ct, mode), x, mode, scales=[1, 1, 1.7, 0.55], ct=ct, nearest="round_prefer_ceil")
+resize_case("resize_axes_not_larger", x, "linear", sizes=[5, 4], axes=[3, 2], policy="not_larger")
+resize_case("resize_axes_not_smaller_cubic", x, "cubic", sizes=[5, 4], axes=[3, 2], policy="not_smaller", exclude=True,
+            a=-0.5)
+for mode in ("nearest", "linear"):
+    resize_case("resize_crop_extrapolate_" + mode, x, mode, sizes=[5, 6], axes=[2, 3], roi=[0.2, 0.1, 1.3, 0.8],
+                ct="tf_crop_and_resize", extrap=2.5)
+
+# EyeLike, Compress, ReverseSequence, Unique
+x = rnd((3, 5))
+case("eyelike_int_k_neg", "EyeLike", [("x", x)], [("y", np.eye(3, 5, k=-1, dtype=np.int32))], opset=9, dtype=TensorProto.INT32, k=-1)
+case("eyelike_k_past_end", "EyeLike", [("x", x)], [("y", np.eye(3, 5, k=7, dtype=np.float32))], opset=9, k=7)
+xc = rnd((3, 4, 2), np.int64)
+cond = np.array([True, False, True], np.bool_)
+case("compress_flat_short", "Compress", [("x", xc), ("c", cond)], [("y", np.compress(cond, xc))], opset=11)
+cond = np.array([False, True, True, False], np.bool_)
+case("compress_axis1", "Compress", [("x", xc), ("c", cond)], [("y", np.compress(cond, xc, axis=1))], opset=11, axis=1)
+xr = rnd((3, 5, 2))
+lens = I64(5, 0, 3)
+yr = xr.copy()
+for b, n in enumerate(lens):
+    yr[b, :n] = xr[b, :n][::-1]
+case("reversesequence_batch_first", "ReverseSequence", [("x", xr), ("l", lens)], [("y", yr)], opset=10, batch_axis=0,
+     time_axis=1)
+xu = np.array([[2, 1, 2, 1], [0, 3, 0, 3], [2, 1, 2, 1]], np.int64)
+yu, iu, invu, cu = np.unique(xu, axis=1, return_index=True, return_inverse=True, return_counts=True)
+case("unique_axis1_int64", "Unique", [("x", xu)], [("y", yu), ("i", iu.astype(np.int64)), ("v", invu.astype(np.int64)),
+                                                     ("k", cu.astype(np.int64))], opset=11, axis=1)
+xu = np.array([3.5, -0.0, 0.0, np.nan, 1, 3.5, np.nan], np.float32)
+case("unique_unsorted_nan", "Unique", [("x", xu)], [("y", np.array([3.5, -0.0, np.nan, 1], np.float32)),
+                                                    ("i", I64(0, 1, 3, 4)), ("v", I64(0, 1, 1, 2, 3, 0, 2)),
+                                                    ("k", I64(2, 2, 2, 1))], opset=11, sorted=0)
+
 # Shape -> Gather -> Unsqueeze -> Concat -> Reshape, folded while planning; Shape with start; Size
 d = os.path.join(OUT, "shape_chain")
 os.makedirs(os.path.join(d, "test_data_set_0"))
@@ -295,4 +444,8 @@ case("onehot_depth0", "OneHot", [("i", I64(1)), ("d", np.array(0, np.int64)), ("
 case("cos_neg", "ConstantOfShape", [("s", I64(2, -3))], [("y", dummy)], opset=9, status=E_SHAPE)
 case("flatten_axis", "Flatten", [("x", x)], [("y", dummy)], axis=3, status=E_INVALID_MODEL)
 case("gather_axis", "Gather", [("x", x), ("i", I64(0))], [("y", dummy)], axis=2, status=E_INVALID_MODEL)
+case("compress_long_condition", "Compress", [("x", x), ("c", np.ones(5, np.bool_))], [("y", dummy)], opset=11, axis=0,
+     status=E_SHAPE)
+case("reversesequence_len", "ReverseSequence", [("x", rnd((3, 2))), ("l", I64(1, 4))], [("y", dummy)], opset=10,
+     status=E_INVALID_ARG)
 case("nms_shape", "NonMaxSuppression", [("b", rnd((1, 3, 3))), ("s", rnd((1, 1, 3)))], [("y", I64(0))], opset=11, status=E_SHAPE)

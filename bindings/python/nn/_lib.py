@@ -50,8 +50,112 @@ class SessionOptions(ctypes.Structure):
     ]
 
 
+class ReplaceInputOptions(ctypes.Structure):
+    """struct nn_replace_input_options (NN_REPLACE_INPUT_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("channel_axis", ctypes.c_int32),
+    ]
+
+
+class ImageOptions(ctypes.Structure):
+    """struct nn_image_options (NN_IMAGE_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("apply_orientation", ctypes.c_int32),
+        ("max_pixels", ctypes.c_uint64),
+        ("max_file_bytes", ctypes.c_uint64),
+    ]
+
+
+class PreprocessOptions(ctypes.Structure):
+    """struct nn_preprocess_options (NN_PREPROCESS_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("color", ctypes.c_int32),
+        ("resize", ctypes.c_int32),
+        ("filter", ctypes.c_int32),
+        ("width", ctypes.c_int32),
+        ("height", ctypes.c_int32),
+        ("n_mean", ctypes.c_int32),
+        ("n_std", ctypes.c_int32),
+        ("mean", ctypes.c_float * 4),
+        ("std", ctypes.c_float * 4),
+        ("pad_value", ctypes.c_float),
+        ("crop_fraction", ctypes.c_float),
+    ]
+
+
+class ClassifyOptions(ctypes.Structure):
+    """struct nn_classify_options (NN_CLASSIFY_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("softmax", ctypes.c_int32),
+        ("output_index", ctypes.c_uint32),
+        ("reserved_u32", ctypes.c_uint32),
+        ("labels", ctypes.c_char_p),
+        ("preprocess", ctypes.POINTER(PreprocessOptions)),
+    ]
+
+
+class TrainerOptions(ctypes.Structure):
+    """struct nn_trainer_options (NN_TRAINER_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("optimizer", ctypes.c_int32),
+        ("learning_rate", ctypes.c_float),
+        ("momentum", ctypes.c_float),
+        ("nesterov", ctypes.c_int32),
+        ("beta1", ctypes.c_float),
+        ("beta2", ctypes.c_float),
+        ("epsilon", ctypes.c_float),
+        ("weight_decay", ctypes.c_float),
+        ("lr_schedule", ctypes.c_int32),
+        ("lr_step_size", ctypes.c_uint32),
+        ("lr_gamma", ctypes.c_float),
+        ("lr_total_steps", ctypes.c_uint32),
+        ("lr_min", ctypes.c_float),
+        ("clip_norm", ctypes.c_float),
+        ("label_smoothing", ctypes.c_float),
+        ("batchnorm", ctypes.c_int32),
+        ("num_threads", ctypes.c_int32),
+        ("output_index", ctypes.c_uint32),
+        ("seed", ctypes.c_uint64),
+        ("cache_max_bytes", ctypes.c_uint64),
+        ("cache_path", ctypes.c_char_p),
+        ("cache_disk_max_bytes", ctypes.c_uint64),
+    ]
+
+
+class TrainerStats(ctypes.Structure):
+    """struct nn_trainer_stats (NN_TRAINER_STATS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("backward_layers", ctypes.c_uint32),
+        ("gradient_buffers", ctypes.c_uint32),
+        ("trainable_params", ctypes.c_uint32),
+        ("gradient_bytes", ctypes.c_uint64),
+        ("arena_bytes", ctypes.c_uint64),
+        ("backward_calls", ctypes.c_uint64),
+        ("cache_hits", ctypes.c_uint64),
+        ("cache_misses", ctypes.c_uint64),
+        ("cache_memory_bytes", ctypes.c_uint64),
+        ("cache_disk_bytes", ctypes.c_uint64),
+        ("prefix_layers", ctypes.c_uint32),
+        ("reserved_u32", ctypes.c_uint32),
+    ]
+
+
 LOAD_OPTIONS_VERSION = 1
 SESSION_OPTIONS_VERSION = 1
+REPLACE_INPUT_OPTIONS_VERSION = 1
+NN_PARAM_TRAINABLE = 0x1
+NN_PARAM_NEW_HEAD = 0x2
+IMAGE_OPTIONS_VERSION = 1
+PREPROCESS_OPTIONS_VERSION = 1
+CLASSIFY_OPTIONS_VERSION = 1
+TRAINER_OPTIONS_VERSION = 1
+TRAINER_STATS_VERSION = 1
 
 # name: (restype, [argtypes]). Handles are void pointers (opaque structs).
 PROTOTYPES = {
@@ -102,6 +206,73 @@ PROTOTYPES = {
     "nn_session_run": (c_status, [p_void, u32, pp_char, pp_void]),
     "nn_session_output_count": (u32, [p_void]),
     "nn_session_output": (p_void, [p_void, u32]),
+    # editing and saving models
+    "nn_model_save": (c_status, [p_void, p_char]),
+    "nn_model_save_memory": (c_status, [p_void, pp_void, ctypes.POINTER(size_t)]),
+    "nn_model_set_metadata": (c_status, [p_void, p_char, p_char]),
+    "nn_model_metadata_count": (u32, [p_void]),
+    "nn_model_metadata_at": (c_status, [p_void, u32, pp_char, pp_char]),
+    "nn_model_param_tensor_count": (u32, [p_void]),
+    "nn_model_param_info": (c_status, [p_void, u32, pp_char, ctypes.POINTER(c_dtype), ctypes.POINTER(i32), p_i64,
+                                       ctypes.POINTER(u32)]),
+    "nn_model_get_param": (c_status, [p_void, p_char, pp_void]),
+    "nn_model_set_param": (c_status, [p_void, p_char, p_void]),
+    "nn_replace_input_options_init": (c_status, [ctypes.POINTER(ReplaceInputOptions), u32]),
+    "nn_replace_input": (c_status, [p_void, p_char, i32, p_i64, ctypes.POINTER(ReplaceInputOptions)]),
+    "nn_replace_head": (c_status, [p_void, i32, pp_char, u32, u64]),
+    "nn_builder_create": (c_status, [i64, pp_void]),
+    "nn_builder_free": (None, [p_void]),
+    "nn_builder_add_input": (c_status, [p_void, p_char, c_dtype, i32, p_i64, pp_char]),
+    "nn_builder_add_param": (c_status, [p_void, p_char, p_void]),
+    "nn_builder_add_node": (c_status, [p_void, p_char, p_char, u32, pp_char, u32, pp_char, u32, pp_char]),
+    "nn_builder_add_output": (c_status, [p_void, p_char]),
+    "nn_builder_finish": (c_status, [p_void, pp_void]),
+    # images
+    "nn_image_options_init": (c_status, [ctypes.POINTER(ImageOptions), u32]),
+    "nn_image_load": (c_status, [p_char, ctypes.POINTER(ImageOptions), pp_void]),
+    "nn_image_load_memory": (c_status, [p_void, size_t, ctypes.POINTER(ImageOptions), pp_void]),
+    "nn_image_create": (c_status, [i32, i32, i32, c_dtype, p_void, pp_void]),
+    "nn_image_free": (None, [p_void]),
+    "nn_image_width": (i32, [p_void]),
+    "nn_image_height": (i32, [p_void]),
+    "nn_image_channels": (i32, [p_void]),
+    "nn_image_dtype": (c_dtype, [p_void]),
+    "nn_image_data": (p_void, [p_void]),
+    "nn_image_resize": (c_status, [p_void, i32, i32, i32, pp_void]),
+    "nn_image_crop": (c_status, [p_void, i32, i32, i32, i32, pp_void]),
+    "nn_image_convert": (c_status, [p_void, i32, pp_void]),
+    # preprocessing, classification
+    "nn_preprocess_options_init": (c_status, [ctypes.POINTER(PreprocessOptions), u32]),
+    "nn_image_to_tensor": (c_status, [p_void, pp_void, u32, ctypes.POINTER(PreprocessOptions), pp_void]),
+    "nn_classify_options_init": (c_status, [ctypes.POINTER(ClassifyOptions), u32]),
+    "nn_classify": (c_status, [p_void, pp_void, u32, u32, ctypes.POINTER(ClassifyOptions), pp_void]),
+    "nn_classification_free": (None, [p_void]),
+    "nn_classification_image_count": (u32, [p_void]),
+    "nn_classification_class_count": (u32, [p_void]),
+    "nn_classification_count": (u32, [p_void, u32]),
+    "nn_classification_get": (c_status, [p_void, u32, u32, ctypes.POINTER(u32), ctypes.POINTER(ctypes.c_float),
+                                         pp_char]),
+    # freezing, training
+    "nn_freeze": (c_status, [p_void, i32, p_char, u32]),
+    "nn_unfreeze": (c_status, [p_void, i32, p_char, u32]),
+    "nn_set_learn_rate_factor": (c_status, [p_void, p_char, ctypes.c_float]),
+    "nn_get_learn_rate_factor": (c_status, [p_void, p_char, ctypes.POINTER(ctypes.c_float)]),
+    "nn_set_layer_learn_rate_factors": (c_status, [p_void, p_char, ctypes.c_float, ctypes.c_float]),
+    "nn_model_trainable_param_count": (u64, [p_void]),
+    "nn_model_clone": (c_status, [p_void, pp_void]),
+    "nn_trainer_options_init": (c_status, [ctypes.POINTER(TrainerOptions), u32]),
+    "nn_trainer_create": (c_status, [p_void, ctypes.POINTER(TrainerOptions), pp_void]),
+    "nn_trainer_free": (None, [p_void]),
+    "nn_trainer_set_class_weights": (c_status, [p_void, ctypes.POINTER(ctypes.c_float), u32]),
+    "nn_class_weights_from_counts": (c_status, [ctypes.POINTER(u64), u32, ctypes.POINTER(ctypes.c_float)]),
+    "nn_trainer_set_learning_rate": (c_status, [p_void, ctypes.c_float]),
+    "nn_trainer_learning_rate": (ctypes.c_float, [p_void]),
+    "nn_trainer_step_count": (u64, [p_void]),
+    "nn_trainer_accuracy": (ctypes.c_float, [p_void]),
+    "nn_train_step": (c_status, [p_void, p_void, p_void, p_void, ctypes.POINTER(ctypes.c_float)]),
+    "nn_train_step_cached": (c_status, [p_void, p_void, p_void, ctypes.POINTER(u64), p_void,
+                                        ctypes.POINTER(ctypes.c_float)]),
+    "nn_trainer_get_stats": (c_status, [p_void, ctypes.POINTER(TrainerStats)]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

@@ -145,8 +145,12 @@ def _ctype_of(decl, is_param):
     base = words[0]
     scalars = {"int32_t": ctypes.c_int32, "nn_status": ctypes.c_int32, "nn_dtype": ctypes.c_int32,
                "uint32_t": ctypes.c_uint32, "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64,
-               "size_t": ctypes.c_size_t}
-    structs = {"nn_load_options": _lib.LoadOptions, "nn_session_options": _lib.SessionOptions}
+               "size_t": ctypes.c_size_t, "float": ctypes.c_float}
+    structs = {"nn_load_options": _lib.LoadOptions, "nn_session_options": _lib.SessionOptions,
+               "nn_image_options": _lib.ImageOptions, "nn_preprocess_options": _lib.PreprocessOptions,
+               "nn_classify_options": _lib.ClassifyOptions, "nn_trainer_options": _lib.TrainerOptions,
+               "nn_trainer_stats": _lib.TrainerStats,
+               "nn_replace_input_options": _lib.ReplaceInputOptions}
     if stars == 0:
         return None if base == "void" else scalars[base]
     if base == "char":
@@ -179,3 +183,12 @@ def test_options_struct_layout():
     assert ctypes.sizeof(SessionOptions) == 8
     assert ctypes.sizeof(LoadOptions) == (40 if ctypes.sizeof(ctypes.c_void_p) == 8 else 36)
     assert LoadOptions.weights_path.offset == 32
+    from nn._lib import ImageOptions, PreprocessOptions, ClassifyOptions
+    assert ctypes.sizeof(ImageOptions) == 24
+    assert ctypes.sizeof(PreprocessOptions) == 72 and PreprocessOptions.std.offset == 48
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert ctypes.sizeof(ClassifyOptions) == 32 and ClassifyOptions.preprocess.offset == 24
+    from nn._lib import TrainerOptions, TrainerStats
+    assert TrainerOptions.seed.offset == 80 and ctypes.sizeof(TrainerStats) == 80
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert ctypes.sizeof(TrainerOptions) == 112 and TrainerOptions.cache_path.offset == 96

@@ -1,0 +1,1 @@
+Bgrad_2J uÎÁªa@AWéÜÀbMA€¬ª¿2"·AşuÀƒxNA

@@ -1,0 +1,1 @@
+Bbn1.running_meanJ  [zΩhÇÍΩÍ’ÁæP	Jæ8ÇË=9,> jø=p¡sΩ

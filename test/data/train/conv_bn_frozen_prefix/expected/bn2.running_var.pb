@@ -1,0 +1,1 @@
+Bbn2.running_varJ ;F? di?H˜>?Ú‰ú>Œw»?E‘?Cõ‘?X¿3?

@@ -1,0 +1,1 @@
+Bbn2.running_varJ Ï1‰?mÕ}?B€?…zŒ?XÓž?f6ø>vþ?FNY?

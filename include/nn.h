@@ -499,9 +499,9 @@ NN_API float nn_trainer_accuracy(const nn_trainer *trainer);
  * @param loss    receives the batch's mean loss (may be NULL)
  * @return NN_OK; NN_E_INVALID_ARG (wrong model, NULL, a label out of range),
  *         NN_E_TYPE, NN_E_SHAPE, NN_E_UNSUPPORTED (a layer without backward),
- *         NN_E_NOMEM, an operator's failure. On failure the parameters may be
- *         partly updated only if the failure happened during the update (never
- *         for input errors).
+ *         NN_E_NOMEM, an operator's failure. On failure the model is left as
+ *         it was (parameters and BatchNormalization running statistics) and
+ *         the trainer can take the next step.
  * @since 1.0
  */
 NN_API nn_status nn_train_step(nn_model *model, nn_trainer *trainer, const nn_tensor *input, const nn_tensor *labels,

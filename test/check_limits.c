@@ -682,6 +682,98 @@ START_TEST(test_darknet_limits)
 }
 END_TEST
 
+/* ---- models made from loaded ones ---- */
+
+static uint8_t *param_bytes(const nn_model *m, size_t *size)
+{
+    uint8_t *buf = NULL;
+    *size = 0;
+    for (uint32_t i = 0; i < nn_model_param_tensor_count(m); i++) {
+        const char *name;
+        nn_tensor *t;
+        ck_assert_ok(nn_model_param_info(m, i, &name, NULL, NULL, NULL, NULL));
+        ck_assert_ok(nn_model_get_param(m, name, &t));
+        buf = realloc(buf, *size + nn_tensor_nbytes(t) + 1);
+        memcpy(buf + *size, nn_tensor_data_const(t), nn_tensor_nbytes(t));
+        *size += nn_tensor_nbytes(t);
+        nn_tensor_free(t);
+    }
+    return buf;
+}
+
+/* A clone keeps the limits it was loaded with, and its parameter list. */
+START_TEST(test_clone_keeps_limits)
+{
+    nn_load_options o;
+    opts(&o);
+    o.max_tensor_bytes = 4096;
+    nn_model *m, *c;
+    ck_assert_ok(nn_model_load(test_data_path("models/convnet.onnx"), &o, &m));
+    ck_assert_ok(nn_model_clone(m, &c));
+    ck_assert_uint_eq(nn_model_param_tensor_count(c), nn_model_param_tensor_count(m));
+    ck_assert_uint_gt(nn_model_param_tensor_count(c), 0);
+    size_t na, nb;
+    uint8_t *a = param_bytes(m, &na), *b = param_bytes(c, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert(memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    /* a batch whose activations exceed 4 KiB is refused by both */
+    int64_t dims[] = {64, 1, 5, 5};
+    nn_tensor *x;
+    ck_assert_ok(nn_tensor_create(NN_DTYPE_FLOAT32, 4, dims, &x));
+    for (int k = 0; k < 2; k++) {
+        nn_session *s;
+        ck_assert_ok(nn_session_create(k ? c : m, NULL, &s));
+        ck_assert_nn(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x), NN_E_LIMIT);
+        nn_session_free(s);
+    }
+    nn_tensor_free(x);
+    nn_model_free(c);
+    nn_model_free(m);
+}
+END_TEST
+
+/* A training step refused for its labels (found only after the forward pass)
+ * leaves every tensor as it was, running statistics included. */
+START_TEST(test_train_bad_labels)
+{
+    nn_model *m;
+    ck_assert_ok(nn_model_load(test_data_path("train/conv_bn_train/model.onnx"), NULL, &m));
+    nn_trainer_options to;
+    ck_assert_ok(nn_trainer_options_init(&to, NN_TRAINER_OPTIONS_VERSION));
+    to.batchnorm = NN_BN_TRAIN;
+    to.num_threads = 1;
+    nn_trainer *t;
+    ck_assert_ok(nn_trainer_create(m, &to, &t));
+    nn_tensor *x, *y;
+    ck_assert_ok(nn_tensor_read_file(test_data_path("train/conv_bn_train/input_0.pb"), &x));
+    ck_assert_ok(nn_tensor_read_file(test_data_path("train/conv_bn_train/labels_0.pb"), &y));
+    size_t n0, n1;
+    uint8_t *before = param_bytes(m, &n0);
+    int64_t *labels = nn_tensor_data(y);
+    int64_t keep = labels[0];
+    const int64_t bad[] = {-1, 1000000, INT64_MIN, INT64_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        labels[0] = bad[i];
+        ck_assert_nn(nn_train_step(m, t, x, y, NULL), NN_E_INVALID_ARG);
+        uint8_t *after = param_bytes(m, &n1);
+        ck_assert_msg(n0 == n1 && memcmp(before, after, n0) == 0, "label %lld changed the model", (long long)bad[i]);
+        free(after);
+    }
+    labels[0] = keep;
+    ck_assert_ok(nn_train_step(m, t, x, y, NULL));
+    uint8_t *after = param_bytes(m, &n1);
+    ck_assert(memcmp(before, after, n0) != 0);
+    free(after);
+    free(before);
+    nn_tensor_free(x);
+    nn_tensor_free(y);
+    nn_trainer_free(t);
+    nn_model_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("limits");
@@ -696,6 +788,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_parse_amplification);
     tcase_add_test(tc, test_inconsistent_graphs);
     tcase_add_test(tc, test_bad_attributes);
+    tcase_add_test(tc, test_clone_keeps_limits);
+    tcase_add_test(tc, test_train_bad_labels);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("files");
     tcase_add_checked_fixture(files, tmp_setup, tmp_teardown);

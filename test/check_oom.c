@@ -10,8 +10,13 @@
  * Stages: ONNX and darknet loads, session creation (1 and 2 threads), runs
  * (static and dynamic shapes), nn_model_macs, TensorProto reads, PNG and JPEG
  * decoding (libpng through nn's allocator, libjpeg's pools wrapped),
- * preprocessing and classification. The number of failure points is printed.
+ * preprocessing, classification, cloning, trainer creation, training steps
+ * (a failed step leaves the parameters as they were and the next step gives
+ * exactly an undisturbed step's result) and saving (a failed save leaves the
+ * old file byte for byte, and no temporary). The number of failure points is
+ * printed.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,6 +448,234 @@ START_TEST(test_preprocess_and_classify)
 }
 END_TEST
 
+/* ---- training, cloning, saving ---- */
+
+/* All parameter values of a model, concatenated (malloc'd). */
+static uint8_t *snapshot(const nn_model *m, size_t *size)
+{
+    uint8_t *buf = NULL;
+    *size = 0;
+    for (uint32_t i = 0; i < nn_model_param_tensor_count(m); i++) {
+        const char *name;
+        ck_assert_ok(nn_model_param_info(m, i, &name, NULL, NULL, NULL, NULL));
+        nn_tensor *t;
+        ck_assert_ok(nn_model_get_param(m, name, &t));
+        buf = realloc(buf, *size + nn_tensor_nbytes(t) + 1);
+        memcpy(buf + *size, nn_tensor_data_const(t), nn_tensor_nbytes(t));
+        *size += nn_tensor_nbytes(t);
+        nn_tensor_free(t);
+    }
+    return buf;
+}
+
+static bool same_params(const nn_model *m, const uint8_t *want, size_t size)
+{
+    size_t got_size;
+    uint8_t *got = snapshot(m, &got_size);
+    bool same = got_size == size && memcmp(got, want, size) == 0;
+    free(got);
+    return same;
+}
+
+/* Float parameters within rounding of `want` (all parameters here are float32). */
+static bool close_params(const nn_model *m, const uint8_t *want, size_t size)
+{
+    size_t got_size;
+    uint8_t *got = snapshot(m, &got_size);
+    bool close = got_size == size;
+    for (size_t i = 0; close && i + 4 <= size; i += 4) {
+        float a, b;
+        memcpy(&a, got + i, 4);
+        memcpy(&b, want + i, 4);
+        close = fabsf(a - b) <= 1e-5f + 1e-4f * fabsf(b);
+    }
+    free(got);
+    return close;
+}
+
+typedef struct train_ctx {
+    nn_model *base;
+    nn_trainer_options opts;
+    nn_tensor *x, *y;
+    uint8_t *before, *after; /* parameters before and after one step */
+    size_t n_before, n_after;
+    nn_model *copy;
+    nn_trainer *trainer;
+    const char *save_path;
+    uint8_t *saved;          /* the file a failed save must leave as it was */
+    size_t n_saved;
+} train_ctx;
+
+static nn_status do_clone(void *p)
+{
+    train_ctx *c = p;
+    c->copy = (nn_model *)1;
+    nn_status st = nn_model_clone(c->base, &c->copy);
+    if (st != NN_OK)
+        ck_assert_ptr_null(c->copy);
+    return st;
+}
+
+static void undo_clone(void *p)
+{
+    train_ctx *c = p;
+    nn_model_free(c->copy);
+    c->copy = NULL;
+}
+
+static nn_status do_trainer(void *p)
+{
+    train_ctx *c = p;
+    c->trainer = (nn_trainer *)1;
+    nn_status st = nn_trainer_create(c->copy, &c->opts, &c->trainer);
+    if (st != NN_OK)
+        ck_assert_ptr_null(c->trainer);
+    return st;
+}
+
+static void undo_trainer(void *p)
+{
+    train_ctx *c = p;
+    nn_trainer_free(c->trainer);
+    c->trainer = NULL;
+}
+
+/* One step on a fresh copy and trainer. A failed step must leave the
+ * parameters as they were, and the same trainer's next step must give
+ * exactly the parameters of an undisturbed step. */
+static nn_status do_step(void *p)
+{
+    train_ctx *c = p;
+    int64_t armed = nni_alloc_fail_countdown();
+    nni_alloc_fail_after(-1); /* the setup is not under test here */
+    ck_assert_ok(nn_model_clone(c->base, &c->copy));
+    ck_assert_ok(nn_trainer_create(c->copy, &c->opts, &c->trainer));
+    nni_alloc_fail_after(armed);
+    float loss;
+    nn_status st = nn_train_step(c->copy, c->trainer, c->x, c->y, &loss);
+    int64_t left = nni_alloc_fail_countdown();
+    nni_alloc_fail_after(-1);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", nn_last_error());
+    if (st != NN_OK) {
+        ck_assert_msg(same_params(c->copy, c->before, c->n_before), "a failed step (allocation %lld: %s) changed the parameters",
+                      (long long)armed, msg);
+        ck_assert_ok(nn_train_step(c->copy, c->trainer, c->x, c->y, &loss));
+    }
+    if (st == NN_OK && left < 0) {
+        /* the failure was absorbed: sgemm falls back to its plain loop without
+         * workspace, equal up to rounding */
+        ck_assert_msg(close_params(c->copy, c->after, c->n_after),
+                      "a step that absorbed allocation %lld's failure is wrong", (long long)armed);
+    } else {
+        ck_assert_msg(same_params(c->copy, c->after, c->n_after),
+                      "parameters differ from an undisturbed step (allocation %lld failed: %s)", (long long)armed, msg);
+    }
+    if (st != NN_OK)
+        nni_error(st, "%s", msg); /* the failed step's message, for the sweep */
+    nn_trainer_free(c->trainer);
+    nn_model_free(c->copy);
+    c->trainer = NULL;
+    c->copy = NULL;
+    nni_alloc_fail_after(left); /* let the sweep see whether the failure fired */
+    return st;
+}
+
+static nn_status do_save(void *p)
+{
+    train_ctx *c = p;
+    nn_status st = nn_model_save(c->base, c->save_path);
+    if (st != NN_OK) {
+        size_t size;
+        uint8_t *now = test_read_file(c->save_path, &size);
+        ck_assert_msg(size == c->n_saved && memcmp(now, c->saved, size) == 0, "a failed save changed the file");
+        free(now);
+    }
+    return st;
+}
+
+static nn_status do_save_memory(void *p)
+{
+    train_ctx *c = p;
+    void *data = (void *)1;
+    size_t size;
+    nn_status st = nn_model_save_memory(c->base, &data, &size);
+    if (st == NN_OK)
+        nn_free(data);
+    else
+        ck_assert_ptr_null(data);
+    return st;
+}
+
+static void sweep_training(const char *name, const char *dir, int optimizer, int batchnorm)
+{
+    char rel[256], label[128];
+    train_ctx c;
+    memset(&c, 0, sizeof c);
+    snprintf(rel, sizeof rel, "%s/model.onnx", dir);
+    ck_assert_ok(nn_model_load(test_data_path(rel), NULL, &c.base));
+    ck_assert_ok(nn_trainer_options_init(&c.opts, NN_TRAINER_OPTIONS_VERSION));
+    c.opts.optimizer = optimizer;
+    c.opts.batchnorm = batchnorm;
+    c.opts.num_threads = 1;
+    snprintf(rel, sizeof rel, "%s/input_0.pb", dir);
+    ck_assert_ok(nn_tensor_read_file(test_data_path(rel), &c.x));
+    snprintf(rel, sizeof rel, "%s/labels_0.pb", dir);
+    ck_assert_ok(nn_tensor_read_file(test_data_path(rel), &c.y));
+    /* reference: one undisturbed step */
+    c.before = snapshot(c.base, &c.n_before);
+    nn_model *r;
+    nn_trainer *t;
+    ck_assert_ok(nn_model_clone(c.base, &r));
+    ck_assert_ok(nn_trainer_create(r, &c.opts, &t));
+    ck_assert_ok(nn_train_step(r, t, c.x, c.y, NULL));
+    c.after = snapshot(r, &c.n_after);
+    ck_assert_msg(c.n_after == c.n_before && memcmp(c.after, c.before, c.n_before) != 0, "the step changed nothing");
+    nn_trainer_free(t);
+    nn_model_free(r);
+
+    snprintf(label, sizeof label, "clone %s", name);
+    sweep(label, do_clone, undo_clone, &c);
+    ck_assert_ok(do_clone(&c));
+    snprintf(label, sizeof label, "trainer_create %s", name);
+    sweep(label, do_trainer, undo_trainer, &c);
+    undo_clone(&c);
+    snprintf(label, sizeof label, "train_step %s", name);
+    sweep(label, do_step, NULL, &c);
+
+    /* saving over a good file */
+    char dirbuf[] = "/tmp/nn_oom_save_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dirbuf));
+    char path[128];
+    snprintf(path, sizeof path, "%s/model.onnx", dirbuf);
+    c.save_path = path;
+    nn_model *other;
+    ck_assert_ok(nn_model_load(test_data_path("models/mlp.onnx"), NULL, &other));
+    ck_assert_ok(nn_model_save(other, path));
+    nn_model_free(other);
+    c.saved = test_read_file(path, &c.n_saved);
+    snprintf(label, sizeof label, "save %s", name);
+    sweep(label, do_save, NULL, &c);
+    snprintf(label, sizeof label, "save_memory %s", name);
+    sweep(label, do_save_memory, NULL, &c);
+    unlink(path);
+    ck_assert_int_eq(rmdir(dirbuf), 0); /* no temporary left behind */
+
+    free(c.saved);
+    free(c.before);
+    free(c.after);
+    nn_tensor_free(c.x);
+    nn_tensor_free(c.y);
+    nn_model_free(c.base);
+}
+
+START_TEST(test_training_and_saving)
+{
+    sweep_training("train/mlp_adam", "train/mlp_adam", NN_OPTIMIZER_ADAM, NN_BN_FROZEN);
+    sweep_training("train/conv_bn_train", "train/conv_bn_train", NN_OPTIMIZER_SGD, NN_BN_TRAIN);
+}
+END_TEST
+
 /* ctest runs this suite with CK_FORK=no, so the total covers every test above. */
 START_TEST(test_total)
 {
@@ -460,6 +693,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_darknet);
     tcase_add_test(tc, test_images_and_tensors);
     tcase_add_test(tc, test_preprocess_and_classify);
+    tcase_add_test(tc, test_training_and_saving);
     tcase_add_test(tc, test_total);
     suite_add_tcase(s, tc);
     return s;

@@ -193,17 +193,32 @@ enum {
     NN_FORMAT_DARKNET = 2 /**< darknet .cfg text plus a .weights file */
 };
 
-#define NN_LOAD_OPTIONS_VERSION 1
-/** Options for nn_model_load*(). Initialise with nn_load_options_init(). */
+#define NN_LOAD_OPTIONS_VERSION 2
+/**
+ * Options for nn_model_load*(). Initialise with nn_load_options_init().
+ * The max_* fields are the limits that keep a hostile or broken file from
+ * exhausting memory, stack or time (docs/limits.md): each is checked before
+ * the memory it guards is allocated, and exceeding one is NN_E_LIMIT naming
+ * the limit. 0 means the default.
+ */
 typedef struct nn_load_options {
     uint32_t version;          /**< NN_LOAD_OPTIONS_VERSION */
     int32_t format;            /**< NN_FORMAT_*, default NN_FORMAT_AUTO */
-    uint64_t max_model_bytes;  /**< refuse larger files; 0 = default (4 GiB) */
-    uint64_t max_tensor_bytes; /**< refuse larger tensors; 0 = default (4 GiB) */
+    uint64_t max_model_bytes;  /**< refuse larger files, and models whose tensors together (initializers,
+                                    external data, darknet weights, constants folded at load) are larger;
+                                    0 = default (4 GiB) */
+    uint64_t max_tensor_bytes; /**< refuse larger tensors: weights at load, activations when a session plans
+                                    or runs; 0 = default (4 GiB) */
     uint32_t max_nodes;        /**< refuse graphs with more nodes; 0 = default (1,000,000) */
     uint32_t reserved_u32;     /**< must be 0 */
     const char *weights_path;  /**< separate weights file where the format has one (darknet .weights); NULL = next
                                     to the model: X.weights for X.cfg */
+    /* version 2 */
+    uint64_t max_tensor_elements; /**< refuse tensors with more elements (as max_tensor_bytes);
+                                       0 = default (2^31 - 1) */
+    uint32_t max_graph_depth;     /**< refuse graphs whose longest chain of nodes is longer; 0 = default (100,000) */
+    uint32_t max_subgraph_depth;  /**< refuse files that nest subgraphs (If/Loop/Scan bodies) deeper;
+                                       0 = default (16) */
 } nn_load_options;
 
 /** Fill `options` with defaults for the given struct version. */
@@ -484,9 +499,9 @@ NN_API float nn_trainer_accuracy(const nn_trainer *trainer);
  * @param loss    receives the batch's mean loss (may be NULL)
  * @return NN_OK; NN_E_INVALID_ARG (wrong model, NULL, a label out of range),
  *         NN_E_TYPE, NN_E_SHAPE, NN_E_UNSUPPORTED (a layer without backward),
- *         NN_E_NOMEM, an operator's failure. On failure the parameters may be
- *         partly updated only if the failure happened during the update (never
- *         for input errors).
+ *         NN_E_NOMEM, an operator's failure. On failure the model is left as
+ *         it was (parameters and BatchNormalization running statistics) and
+ *         the trainer can take the next step.
  * @since 1.0
  */
 NN_API nn_status nn_train_step(nn_model *model, nn_trainer *trainer, const nn_tensor *input, const nn_tensor *labels,

@@ -6,7 +6,11 @@
 #     Python bindings, ABI (abidiff against tools/abi/libnn.so.1.abi), symbols,
 #  3. a static-only build (-DBUILD_SHARED_LIBS=OFF): unit tests + install check,
 #  4. an AddressSanitizer+UndefinedBehaviorSanitizer build: unit tests and
-#     the conformance suite again.
+#     the conformance suite again (the unit tests include the allocation-
+#     failure sweep check_oom under LeakSanitizer),
+#  5. a ThreadSanitizer build of the thread stress test (check_threads),
+#  6. fuzzing: each libFuzzer target for NN_FUZZ_SECONDS (default 40) under
+#     ASan+UBSan (fuzz/run.sh; clang). NN_FUZZ_SECONDS=0 skips it.
 # Set NN_ZOO=all for the full zoo (several GB, slower); NN_AARCH64=1 adds the
 # aarch64 cross build and its unit tests under qemu-user (tools/cross/aarch64.sh).
 set -eu
@@ -45,6 +49,16 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_WERROR=ON -DNN_S
 cmake --build build/asan -j"$jobs" >/dev/null
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs" -L "unit|conformance")
+echo "== ThreadSanitizer build: thread stress"
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_WERROR=ON -DNN_TSAN=ON -DNN_BUILD_SHARED=OFF \
+  -DNN_ABI_CHECK=OFF >/dev/null
+cmake --build build/tsan -j"$jobs" --target check_threads >/dev/null
+CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/test/check_threads
+
+if [ "${NN_FUZZ_SECONDS:-40}" != 0 ]; then
+  echo "== fuzzing (${NN_FUZZ_SECONDS:-40} s per target)"
+  fuzz/run.sh "${NN_FUZZ_SECONDS:-40}"
+fi
 if [ "${NN_AARCH64:-0}" = 1 ]; then
   echo "== aarch64 cross build under qemu-user"
   tools/cross/aarch64.sh

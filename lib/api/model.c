@@ -1,4 +1,5 @@
 /* model.c — public model calls: load (format dispatch), free, introspection. */
+#include <stddef.h>
 #include <string.h>
 
 #include "api/model.h"
@@ -11,21 +12,36 @@
 #define DEFAULT_MAX_MODEL_BYTES ((uint64_t)4 << 30)
 #define DEFAULT_MAX_TENSOR_BYTES ((uint64_t)4 << 30)
 #define DEFAULT_MAX_NODES 1000000u
+#define DEFAULT_MAX_TENSOR_ELEMENTS ((uint64_t)INT32_MAX)
+#define DEFAULT_MAX_GRAPH_DEPTH 100000u
+#define DEFAULT_MAX_SUBGRAPH_DEPTH 16u
+
+/* Bytes of nn_load_options that exist in each struct version. */
+static size_t options_size(uint32_t version)
+{
+    return version == 1 ? offsetof(nn_load_options, max_tensor_elements) : sizeof(nn_load_options);
+}
 
 NN_API nn_status nn_load_options_init(nn_load_options *o, uint32_t version)
 {
     nni_error_clear();
     if (!o)
         return nni_error(NN_E_INVALID_ARG, "nn_load_options_init: options is NULL");
-    if (version != NN_LOAD_OPTIONS_VERSION)
-        return nni_error(NN_E_INVALID_ARG, "nn_load_options_init: version %u is not supported (this library knows %d)",
+    if (version < 1 || version > NN_LOAD_OPTIONS_VERSION)
+        return nni_error(NN_E_INVALID_ARG, "nn_load_options_init: version %u is not supported (this library knows 1..%d)",
                          version, NN_LOAD_OPTIONS_VERSION);
-    memset(o, 0, sizeof *o);
-    o->version = version;
-    o->format = NN_FORMAT_AUTO;
-    o->max_model_bytes = DEFAULT_MAX_MODEL_BYTES;
-    o->max_tensor_bytes = DEFAULT_MAX_TENSOR_BYTES;
-    o->max_nodes = DEFAULT_MAX_NODES;
+    /* a caller built against version 1 has the smaller struct: write only that */
+    nn_load_options d;
+    memset(&d, 0, sizeof d);
+    d.version = version;
+    d.format = NN_FORMAT_AUTO;
+    d.max_model_bytes = DEFAULT_MAX_MODEL_BYTES;
+    d.max_tensor_bytes = DEFAULT_MAX_TENSOR_BYTES;
+    d.max_nodes = DEFAULT_MAX_NODES;
+    d.max_tensor_elements = DEFAULT_MAX_TENSOR_ELEMENTS;
+    d.max_graph_depth = DEFAULT_MAX_GRAPH_DEPTH;
+    d.max_subgraph_depth = DEFAULT_MAX_SUBGRAPH_DEPTH;
+    memcpy(o, &d, options_size(version));
     return NN_OK;
 }
 
@@ -39,6 +55,8 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
                          NN_LOAD_OPTIONS_VERSION);
     if (in->format != NN_FORMAT_AUTO && in->format != NN_FORMAT_ONNX && in->format != NN_FORMAT_DARKNET)
         return nni_error(NN_E_INVALID_ARG, "nn_load_options.format %d is not a known format", (int)in->format);
+    if (in->reserved_u32 != 0)
+        return nni_error(NN_E_INVALID_ARG, "nn_load_options.reserved_u32 must be 0");
     out->format = in->format;
     if (in->max_model_bytes)
         out->max_model_bytes = in->max_model_bytes;
@@ -47,6 +65,14 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
     if (in->max_nodes)
         out->max_nodes = in->max_nodes;
     out->weights_path = in->weights_path;
+    if (in->version >= 2) {
+        if (in->max_tensor_elements)
+            out->max_tensor_elements = in->max_tensor_elements;
+        if (in->max_graph_depth)
+            out->max_graph_depth = in->max_graph_depth;
+        if (in->max_subgraph_depth)
+            out->max_subgraph_depth = in->max_subgraph_depth;
+    }
     return NN_OK;
 }
 
@@ -121,6 +147,10 @@ static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path,
     m->options = *opts;
     m->options.weights_path = NULL; /* not kept: the caller owns it */
     nni_graph_init(&m->graph);
+    m->graph.limits = (nni_limits){.max_tensor_bytes = opts->max_tensor_bytes,
+                                   .max_tensor_elements = opts->max_tensor_elements,
+                                   .max_total_bytes = opts->max_model_bytes,
+                                   .max_depth = opts->max_graph_depth};
     nn_status st;
     if (darknet) {
         char *weights = opts->weights_path ? NULL : path ? sibling_path(path, ".weights") : NULL;

@@ -116,6 +116,7 @@ static nn_status clone_graph(const nni_graph *s, nni_graph *d)
     nn_status st;
     nni_graph_init(d);
     d->opset = s->opset;
+    d->limits = s->limits; /* the copy keeps the load limits (sessions and edits check them) */
     if ((st = dup_str(s->name, &d->name)) != NN_OK)
         return st;
     if (s->n_values) {
@@ -163,11 +164,15 @@ NN_API nn_status nn_model_clone(const nn_model *model, nn_model **out)
         return nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
     m->options = model->options;
     nn_status st = clone_graph(&model->graph, &m->graph);
-    if (st == NN_OK)
-        st = dup_mem(model->layers, (size_t)model->n_layers * sizeof(int32_t), (void **)&m->layers);
-    m->n_layers = model->n_layers;
-    if (st == NN_OK && !m->layers && !(m->layers = nni_calloc(1, sizeof *m->layers)))
-        st = nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
+    if (st == NN_OK) {
+        /* the layer and parameter lists, sized as nni_model_finish sizes them */
+        m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
+        m->params = nni_malloc((size_t)(m->graph.n_values ? m->graph.n_values : 1) * sizeof *m->params);
+        if (!m->layers || !m->params)
+            st = nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
+        else
+            nni_model_refresh(m);
+    }
     if (st != NN_OK) {
         nn_model_free(m);
         return st;

@@ -3,6 +3,7 @@
  * allocation (SQLite's and ncnn's OOM-testing technique). The countdown is
  * process-wide and atomic; it is only set by tests.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,19 +13,23 @@ static _Atomic int64_t fail_countdown = -1;
 
 void nni_alloc_fail_after(int64_t n) { fail_countdown = n; }
 
+int64_t nni_alloc_fail_countdown(void) { return fail_countdown; }
+
 static bool should_fail(void)
 {
     int64_t n = fail_countdown;
     if (NNI_LIKELY(n < 0))
         return false;
     /* decrement; the allocation that finds 0 fails and disarms the hook */
-    n = __atomic_sub_fetch(&fail_countdown, 1, __ATOMIC_SEQ_CST);
+    n = atomic_fetch_sub(&fail_countdown, 1) - 1;
     if (n == -1)
         return true;
     if (n < -1)
         fail_countdown = -1;
     return false;
 }
+
+bool nni_alloc_inject_failure(void) { return should_fail(); }
 
 void *nni_malloc(size_t size)
 {

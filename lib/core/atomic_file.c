@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +35,7 @@ nn_status nni_atomic_file_open(nni_atomic_file *af, const char *path)
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         snprintf(af->tmp_path, len + 48, "%s.tmp-%ld-%u", path, (long)getpid(),
-                 (unsigned)__atomic_fetch_add(&tmp_counter, 1, __ATOMIC_RELAXED));
+                 (unsigned)atomic_fetch_add_explicit(&tmp_counter, 1, memory_order_relaxed));
         fd = open(af->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST)
             break;

@@ -47,6 +47,11 @@ void *nni_malloc_aligned(size_t size);
 void nni_free_aligned(void *ptr);
 /** Test hook: make the allocation after `n` more succeed fail (-1 = never). */
 void nni_alloc_fail_after(int64_t n);
+/** Test hook: allocations left before the armed failure; -1 once it fired (or when disarmed). */
+int64_t nni_alloc_fail_countdown(void);
+/** For memory nn does not allocate itself (libjpeg's pools): counts as one
+ *  allocation for the hook and says whether it must fail. */
+bool nni_alloc_inject_failure(void);
 
 /* ---- checked arithmetic ---- */
 static inline bool nni_mul_overflow_size(size_t a, size_t b, size_t *out) { return __builtin_mul_overflow(a, b, out); }

@@ -40,7 +40,19 @@ nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const
 {
     nni_opctx c;
     fill_ctx(&c, g, n, in, out, pool);
-    return n->op->infer(&c);
+    nn_status st = n->op->infer(&c);
+    if (st != NN_OK)
+        return st;
+    /* every activation within the model's limits, before anything is allocated for it */
+    for (int32_t k = 0; k < n->n_out; k++) {
+        if (!out[k])
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "output %d", (int)k);
+        if ((st = nni_check_tensor_limits(&g->limits, out[k], what)) != NN_OK)
+            return st;
+    }
+    return NN_OK;
 }
 
 /* Fallback scratch when the caller has no arena: a per-call heap block
@@ -226,6 +238,13 @@ nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shape
         if (g->nodes[i].n_out > max_io)
             max_io = g->nodes[i].n_out;
     }
+    /* constants already count against the model's total */
+    uint64_t folded_bytes = 0;
+    for (int32_t v = 0; v < g->n_values; v++)
+        if (g->values[v].constant)
+            folded_bytes += g->values[v].constant->nbytes;
+    if (g->limits.max_total_bytes && folded_bytes > g->limits.max_total_bytes)
+        folded_bytes = g->limits.max_total_bytes;
     nn_tensor **in = nni_calloc((size_t)max_io, sizeof *in);
     nn_tensor **out = nni_calloc((size_t)max_io, sizeof *out);
     if (!p->vals || !p->state || !p->offset || !p->steps || !p->dynamic || !in || !out) {
@@ -292,6 +311,17 @@ nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shape
             for (int32_t k = 0; k < n->n_out; k++)
                 if (out[k] && out[k]->nbytes > fold_limit)
                     foldable = false;
+        }
+        if (foldable && g->limits.max_total_bytes) {
+            /* values folded at load become part of the model: keep within its total (else compute them per run) */
+            uint64_t add = 0;
+            for (int32_t k = 0; k < n->n_out; k++)
+                if (out[k])
+                    add += out[k]->nbytes;
+            if (add > g->limits.max_total_bytes - folded_bytes)
+                foldable = false;
+            else
+                folded_bytes += add;
         }
         if (foldable) {
             for (int32_t k = 0; k < n->n_out; k++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "image/image.h"
 
 #define DEFAULT_MAX_FILE_BYTES ((uint64_t)1 << 30)
@@ -97,19 +98,17 @@ static nn_status decode(const uint8_t *data, size_t size, const nn_image_options
 
 static nn_status read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nni_error(NN_E_IO, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    nn_status st = NN_OK;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))
-        st = nni_error(NN_E_IO, "not a regular file");
-    else if ((uint64_t)sb.st_size > max_bytes)
-        st = nni_error(NN_E_LIMIT, "%lld bytes is over the file-size limit of %llu", (long long)sb.st_size,
+    FILE *f;
+    uint64_t len;
+    nn_status st = nni_open_regular(path, "image", &f, &len);
+    if (st != NN_OK)
+        return st;
+    if (len > max_bytes || len >= SIZE_MAX)
+        st = nni_error(NN_E_LIMIT, "%llu bytes is over the file-size limit of %llu", (unsigned long long)len,
                        (unsigned long long)max_bytes);
-    else if (!(*data = nni_malloc((size_t)sb.st_size)))
-        st = nni_error(NN_E_NOMEM, "cannot allocate %lld bytes to read it", (long long)sb.st_size);
-    else if (fread(*data, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size || ferror(f))
+    else if (!(*data = nni_malloc(len ? (size_t)len : 1)))
+        st = nni_error(NN_E_NOMEM, "cannot allocate %llu bytes to read it", (unsigned long long)len);
+    else if (fread(*data, 1, (size_t)len, f) != (size_t)len || ferror(f))
         st = nni_error(NN_E_IO, "read error");
     fclose(f);
     if (st != NN_OK) {
@@ -117,7 +116,7 @@ static nn_status read_file(const char *path, uint64_t max_bytes, uint8_t **data,
         *data = NULL;
         return st;
     }
-    *size = (size_t)sb.st_size;
+    *size = (size_t)len;
     return NN_OK;
 }
 

@@ -27,6 +27,10 @@ typedef struct jpeg_ctx {
     char message[JMSG_LENGTH_MAX + 64];
     nn_image *image;
     uint8_t *row; /* CMYK scanline before conversion */
+    /* libjpeg's own allocators, wrapped so that the OOM tests reach them */
+    void *(*alloc_small)(j_common_ptr, int, size_t);
+    void *(*alloc_large)(j_common_ptr, int, size_t);
+    JSAMPARRAY (*alloc_sarray)(j_common_ptr, int, JDIMENSION, JDIMENSION);
 } jpeg_ctx;
 
 bool nni_jpeg_signature(const uint8_t *data, size_t size)
@@ -181,6 +185,41 @@ static nn_status decode(jpeg_ctx *c, const uint8_t *data, size_t size, const nni
     return read_rows(c);
 }
 
+/* libjpeg takes its memory from malloc (jmemnobs.c) with no hook to replace
+ * it; its pool methods are wrapped instead, so that nni_alloc_fail_after()
+ * can fail them like nn's own allocations (a failure is JERR_OUT_OF_MEMORY). */
+static void *wrap_alloc_small(j_common_ptr cinfo, int pool, size_t n)
+{
+    if (nni_alloc_inject_failure())
+        ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    return ctx_of(cinfo)->alloc_small(cinfo, pool, n);
+}
+
+static void *wrap_alloc_large(j_common_ptr cinfo, int pool, size_t n)
+{
+    if (nni_alloc_inject_failure())
+        ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    return ctx_of(cinfo)->alloc_large(cinfo, pool, n);
+}
+
+static JSAMPARRAY wrap_alloc_sarray(j_common_ptr cinfo, int pool, JDIMENSION width, JDIMENSION rows)
+{
+    if (nni_alloc_inject_failure())
+        ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    return ctx_of(cinfo)->alloc_sarray(cinfo, pool, width, rows);
+}
+
+static void wrap_allocators(jpeg_ctx *c)
+{
+    struct jpeg_memory_mgr *mem = c->cinfo.mem;
+    c->alloc_small = mem->alloc_small;
+    c->alloc_large = mem->alloc_large;
+    c->alloc_sarray = mem->alloc_sarray;
+    mem->alloc_small = wrap_alloc_small;
+    mem->alloc_large = wrap_alloc_large;
+    mem->alloc_sarray = wrap_alloc_sarray;
+}
+
 static void init_ctx(jpeg_ctx *c)
 {
     c->cinfo.err = jpeg_std_error(&c->err);
@@ -204,6 +243,7 @@ nn_status nni_jpeg_decode(const uint8_t *data, size_t size, const nni_decode_opt
         st = nni_error(c->status, "%s", c->message);
     } else {
         jpeg_create_decompress(&c->cinfo);
+        wrap_allocators(c);
         c->cinfo.progress = &c->progress;
         st = decode(c, data, size, opts, &orientation);
     }

@@ -79,6 +79,7 @@ typedef struct nni_graph {
     char **meta_keys, **meta_values;
     int32_t n_meta;
     char *name;
+    nni_limits limits; /* from the load options; all 0 (none) for graphs built in tests */
 } nni_graph;
 
 nn_status nni_graph_init(nni_graph *g);

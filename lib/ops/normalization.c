@@ -398,8 +398,8 @@ static nn_status mvn_prepare(nni_opctx *c)
 /* Which dims are reduced; error on out-of-range or repeated axes. */
 static nn_status mvn_mask(const mvn_state *s, int32_t rank, bool *reduced)
 {
-    for (int32_t d = 0; d < rank; d++)
-        reduced[d] = false;
+    for (int32_t d = 0; d < NN_MAX_RANK; d++)
+        reduced[d] = false; /* all: a scalar (rank 0) takes axis 0 */
     for (int32_t i = 0; i < s->n_axes; i++) {
         int32_t a;
         nn_status st = nni_norm_axis(s->axes[i], rank, "attribute 'axes' value", &a);

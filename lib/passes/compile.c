@@ -280,9 +280,38 @@ static void fold_apply(nni_graph *g, fold_result *f)
     }
 }
 
+/* The longest chain of nodes (nodes are in topological order), against the depth limit. */
+static nn_status check_depth(const nni_graph *g)
+{
+    if (!g->limits.max_depth || g->n_nodes <= (int32_t)g->limits.max_depth)
+        return NN_OK; /* cannot be deeper than it has nodes */
+    int32_t *depth = nni_calloc((size_t)g->n_nodes, sizeof *depth);
+    if (!depth)
+        return nni_error(NN_E_NOMEM, "cannot allocate the graph depth table");
+    nn_status st = NN_OK;
+    for (int32_t i = 0; i < g->n_nodes && st == NN_OK; i++) {
+        const nni_node *n = &g->nodes[i];
+        int32_t d = 1;
+        for (int32_t k = 0; k < n->n_in; k++) {
+            int32_t v = n->in[k];
+            int32_t p = v >= 0 ? g->values[v].producer : -1;
+            if (p >= 0 && depth[p] + 1 > d)
+                d = depth[p] + 1;
+        }
+        depth[i] = d;
+        if ((uint32_t)d > g->limits.max_depth)
+            st = nni_error(NN_E_LIMIT, "the graph is deeper than %u nodes at node '%s' (nn_load_options.max_graph_depth)",
+                           g->limits.max_depth, n->name);
+    }
+    nni_free(depth);
+    return st;
+}
+
 nn_status nni_graph_compile(nni_graph *g)
 {
     nn_status st = nni_graph_toposort(g);
+    if (st == NN_OK)
+        st = check_depth(g);
     if (st == NN_OK)
         st = prepare_nodes(g);
     if (st != NN_OK)

@@ -81,6 +81,23 @@ nn_status nni_tensor_set_shape(nn_tensor *t, nn_dtype dtype, int32_t rank, const
     return NN_OK;
 }
 
+nn_status nni_check_tensor_limits(const nni_limits *l, const nn_tensor *t, const char *what)
+{
+    if (!l)
+        return NN_OK;
+    char shape[160];
+    int64_t count = nni_tensor_count(t);
+    if (l->max_tensor_elements && (uint64_t)count > l->max_tensor_elements)
+        return nni_error(NN_E_LIMIT, "%s %s has %lld elements, over the limit of %llu (nn_load_options.max_tensor_elements)",
+                         what, nni_shape_str(t->rank, t->dims, shape, sizeof shape), (long long)count,
+                         (unsigned long long)l->max_tensor_elements);
+    if (l->max_tensor_bytes && (uint64_t)t->nbytes > l->max_tensor_bytes)
+        return nni_error(NN_E_LIMIT, "%s %s needs %zu bytes, over the limit of %llu (nn_load_options.max_tensor_bytes)",
+                         what, nni_shape_str(t->rank, t->dims, shape, sizeof shape), t->nbytes,
+                         (unsigned long long)l->max_tensor_bytes);
+    return NN_OK;
+}
+
 nn_status nni_tensor_alloc(nn_tensor *t)
 {
     if (t->flags & NNI_TENSOR_OWNS_DATA)

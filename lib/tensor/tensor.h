@@ -21,6 +21,24 @@ struct nn_tensor {
     char *name;      /* optional, owned */
 };
 
+/*
+ * Size limits of one model (from nn_load_options; 0 = unlimited), checked
+ * wherever a size comes from the model before memory is allocated for it.
+ */
+typedef struct nni_limits {
+    uint64_t max_tensor_bytes;
+    uint64_t max_tensor_elements;
+    uint64_t max_total_bytes; /* all constants of the model together, folded ones included */
+    uint32_t max_depth;       /* longest chain of nodes */
+} nni_limits;
+
+/**
+ * NN_E_LIMIT when tensor `t` (shape set) is over the element or byte limit;
+ * the message names `what` (e.g. "initializer 'w'") and the option to raise.
+ * `limits` may be NULL (no limits).
+ */
+nn_status nni_check_tensor_limits(const nni_limits *limits, const nn_tensor *t, const char *what);
+
 /** Product of dims with overflow check; false on overflow or negative dims. */
 bool nni_shape_count(int32_t rank, const int64_t *dims, int64_t *count);
 int64_t nni_tensor_count(const nn_tensor *t);

@@ -49,6 +49,8 @@ struct nn_trainer {
     size_t record_cap;
     tr_cache *cache;
     uint64_t backward_calls, cache_hits, cache_misses;
+    uint8_t *bn_saved;     /* running statistics before the step's forward pass (see bn_stats_save) */
+    size_t bn_saved_cap;
 };
 
 /* ---- options ---- */
@@ -135,6 +137,7 @@ NN_API void nn_trainer_free(nn_trainer *t)
     }
     nni_free(t->opt_m);
     nni_free(t->opt_v);
+    nni_free(t->bn_saved);
     nni_free(t->opt_steps);
     nni_free(t->const_count);
     nni_free(t->tmp_buf);
@@ -546,6 +549,26 @@ static nn_status update(nn_trainer *t)
                 if ((t->an.vflags[v] & TR_V_TRAINABLE) && tp->gstate[v] && t->fresh[v])
                     nni_scale_f32(tp->grads[v].data, nni_tensor_count(&tp->grads[v]), (float)coef);
     }
+    /* Every missing optimizer buffer first: an allocation failure then leaves
+     * every parameter as it was (no step is half applied). */
+    for (int32_t v = 0; v < g->n_values; v++) {
+        if (!(t->an.vflags[v] & TR_V_TRAINABLE) || !tp->gstate[v] || !t->fresh[v] || t->opt_m[v])
+            continue;
+        const int64_t n = nni_tensor_count(g->values[v].constant);
+        if (o->optimizer == NN_OPTIMIZER_SGD) {
+            if (o->momentum != 0.0f && !(t->opt_m[v] = nni_malloc((size_t)n * sizeof(float) + 1)))
+                return nni_error(NN_E_NOMEM, "cannot allocate the momentum of '%s'", g->values[v].name);
+        } else {
+            t->opt_m[v] = nni_calloc((size_t)n + 1, sizeof(float));
+            t->opt_v[v] = nni_calloc((size_t)n + 1, sizeof(float));
+            if (!t->opt_m[v] || !t->opt_v[v]) {
+                nni_free(t->opt_m[v]);
+                nni_free(t->opt_v[v]);
+                t->opt_m[v] = t->opt_v[v] = NULL;
+                return nni_error(NN_E_NOMEM, "cannot allocate the Adam moments of '%s'", g->values[v].name);
+            }
+        }
+    }
     for (int32_t v = 0; v < g->n_values; v++) {
         if (!(t->an.vflags[v] & TR_V_TRAINABLE) || !tp->gstate[v] || !t->fresh[v])
             continue;
@@ -554,25 +577,11 @@ static nn_status update(nn_trainer *t)
         const float lr_v = lr * g->values[v].lr_factor;
         const float *grad = tp->grads[v].data;
         if (o->optimizer == NN_OPTIMIZER_SGD) {
-            bool first = false;
-            if (o->momentum != 0.0f && !t->opt_m[v]) {
-                if (!(t->opt_m[v] = nni_malloc((size_t)n * sizeof(float) + 1)))
-                    return nni_error(NN_E_NOMEM, "cannot allocate the momentum of '%s'", g->values[v].name);
-                first = true;
-            }
+            /* the momentum buffer starts as the first gradient (torch.optim.SGD) */
+            const bool first = t->opt_steps[v]++ == 0;
             nni_sgd_update_f32(param->data, grad, t->opt_m[v], n, lr_v, o->momentum, o->weight_decay, o->nesterov != 0,
                                first);
         } else {
-            if (!t->opt_m[v]) {
-                t->opt_m[v] = nni_calloc((size_t)n + 1, sizeof(float));
-                t->opt_v[v] = nni_calloc((size_t)n + 1, sizeof(float));
-                if (!t->opt_m[v] || !t->opt_v[v]) {
-                    nni_free(t->opt_m[v]);
-                    nni_free(t->opt_v[v]);
-                    t->opt_m[v] = t->opt_v[v] = NULL;
-                    return nni_error(NN_E_NOMEM, "cannot allocate the Adam moments of '%s'", g->values[v].name);
-                }
-            }
             nni_adam_update_f32(param->data, grad, t->opt_m[v], t->opt_v[v], n, lr_v, o->beta1, o->beta2, o->epsilon,
                                 o->weight_decay, o->optimizer == NN_OPTIMIZER_ADAMW, ++t->opt_steps[v]);
         }
@@ -662,6 +671,64 @@ static nn_status ensure_plan(nn_trainer *t, const nn_tensor *x, bool cached_layo
 }
 
 /* After a step: free run-time allocations, forget the caller's memory. */
+/* Training-mode BatchNormalization updates its running statistics in place
+ * during the forward pass. They are saved before it and put back when the
+ * step fails afterwards (a bad label, an allocation), so that a failed step
+ * leaves every tensor of the model as it was. */
+static bool bn_updates(const nn_trainer *t, int32_t ni, const nn_tensor **mean, const nn_tensor **var)
+{
+    const nni_graph *g = &t->model->graph;
+    const nni_node *n = &g->nodes[ni];
+    if (n->dead || !(t->an.nflags[ni] & TR_N_BN_TRAIN) || n->n_in < 5 || n->in[3] < 0 || n->in[4] < 0)
+        return false;
+    *mean = g->values[n->in[3]].constant;
+    *var = g->values[n->in[4]].constant;
+    return *mean && *var;
+}
+
+static nn_status bn_stats_save(nn_trainer *t)
+{
+    const nni_graph *g = &t->model->graph;
+    const nn_tensor *mean, *var;
+    size_t total = 0;
+    for (int32_t ni = 0; ni < g->n_nodes; ni++)
+        if (bn_updates(t, ni, &mean, &var))
+            total += mean->nbytes + var->nbytes;
+    if (total > t->bn_saved_cap) {
+        uint8_t *b = nni_malloc(total);
+        if (!b)
+            return nni_error(NN_E_NOMEM, "cannot save the running statistics");
+        nni_free(t->bn_saved);
+        t->bn_saved = b;
+        t->bn_saved_cap = total;
+    }
+    size_t off = 0;
+    for (int32_t ni = 0; ni < g->n_nodes; ni++) {
+        if (!bn_updates(t, ni, &mean, &var))
+            continue;
+        memcpy(t->bn_saved + off, mean->data, mean->nbytes);
+        off += mean->nbytes;
+        memcpy(t->bn_saved + off, var->data, var->nbytes);
+        off += var->nbytes;
+    }
+    return NN_OK;
+}
+
+static void bn_stats_restore(nn_trainer *t)
+{
+    const nni_graph *g = &t->model->graph;
+    const nn_tensor *mean, *var;
+    size_t off = 0;
+    for (int32_t ni = 0; ni < g->n_nodes; ni++) {
+        if (!bn_updates(t, ni, &mean, &var))
+            continue;
+        memcpy(mean->data, t->bn_saved + off, mean->nbytes);
+        off += mean->nbytes;
+        memcpy(var->data, t->bn_saved + off, var->nbytes);
+        off += var->nbytes;
+    }
+}
+
 static void end_step(nn_trainer *t)
 {
     tr_plan *tp = &t->plan;
@@ -799,6 +866,9 @@ static nn_status step(nn_model *model, nn_trainer *t, const nn_tensor *input, co
         }
         t->cache_hits++;
     }
+    bool saved = false;
+    if (st == NN_OK && (st = bn_stats_save(t)) == NN_OK)
+        saved = true;
     if (st == NN_OK)
         st = forward(t, hit);
     if (st == NN_OK && want_cache && tp->cache_ok && !hit) {
@@ -852,8 +922,11 @@ static nn_status step(nn_model *model, nn_trainer *t, const nn_tensor *input, co
     if (st == NN_OK)
         st = update(t);
     end_step(t);
-    if (st != NN_OK)
+    if (st != NN_OK) {
+        if (saved)
+            bn_stats_restore(t);
         return st;
+    }
     t->steps++;
     t->accuracy = (float)((double)ce.correct / (double)N);
     if (loss_out)

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/file.h"
 #include "frontends/darknet/darknet_import.h"
 #include "frontends/darknet/dn_cfg.h"
 #include "frontends/darknet/dn_emit.h"
@@ -592,16 +594,12 @@ static nn_status open_weights(dn_ctx *x)
             return NN_OK;
         return nni_error(NN_E_INVALID_ARG, "the cfg needs a weights file: set nn_load_options.weights_path");
     }
-    x->wf = fopen(x->wpath, "rb");
-    if (!x->wf) {
-        if (x->total_weights == 0 && errno == ENOENT)
-            return NN_OK; /* nothing to read */
-        return nni_error(NN_E_IO, "cannot open the weights '%s': %s", x->wpath, strerror(errno));
-    }
-    struct stat sb;
-    if (fstat(fileno(x->wf), &sb) != 0 || !S_ISREG(sb.st_mode))
-        return nni_error(NN_E_IO, "the weights '%s' are not a regular file", x->wpath);
-    uint64_t size = (uint64_t)sb.st_size;
+    if (x->total_weights == 0 && access(x->wpath, F_OK) != 0 && errno == ENOENT)
+        return NN_OK; /* nothing to read */
+    uint64_t size;
+    nn_status st = nni_open_regular(x->wpath, "weights", &x->wf, &size);
+    if (st != NN_OK)
+        return st;
     int32_t ver[3];
     if (size < 12 || fread(ver, 4, 3, x->wf) != 3)
         return nni_error(NN_E_PARSE, "the weights '%s' (%llu bytes) are too short to hold a darknet header", x->wpath,
@@ -610,7 +608,7 @@ static nn_status open_weights(dn_ctx *x)
         swap32(ver, 3);
     int32_t major = ver[0], minor = ver[1];
     /* darknet: a 64-bit "seen" counter from version 0.2 on */
-    x->header_bytes = (major * 10 + minor >= 2 && major < 1000 && minor < 1000) ? 20 : 16;
+    x->header_bytes = ((int64_t)major * 10 + minor >= 2 && major < 1000 && minor < 1000) ? 20 : 16; /* int64: no overflow */
     x->transpose = major > 1000 || minor > 1000;
     uint64_t want = x->header_bytes + 4 * (uint64_t)x->total_weights;
     if (size == want) {
@@ -1222,9 +1220,13 @@ static nn_status head_metadata(dn_ctx *x, const int32_t *heads, int32_t n_heads)
 
 static nn_status load_labels(nni_graph *g, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    FILE *f;
+    uint64_t size;
+    if (access(path, F_OK) != 0)
         return NN_OK; /* optional */
+    nn_status st = nni_open_regular(path, "labels", &f, &size);
+    if (st != NN_OK)
+        return st;
     dn_str s = {0};
     char buf[4096];
     size_t total = 0, n;
@@ -1287,6 +1289,9 @@ static nn_status import(dn_ctx *x, const uint8_t *cfg, size_t size, const char *
             x->total_weights > INT64_MAX / 8)
             return nni_error(NN_E_LIMIT, "the cfg needs too many weights");
     }
+    if ((uint64_t)x->total_weights * 4 > x->opts->max_model_bytes)
+        return nni_error(NN_E_LIMIT, "the cfg needs %lld weights, over the limit of %llu bytes (nn_load_options.max_model_bytes)",
+                         (long long)x->total_weights, (unsigned long long)x->opts->max_model_bytes);
     if ((st = open_weights(x)) != NN_OK)
         return st;
 

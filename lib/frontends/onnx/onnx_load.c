@@ -7,6 +7,7 @@
 
 #include "frontends/onnx/onnx_import.h"
 #include "frontends/onnx/onnx_internal.h"
+#include "frontends/onnx/onnx_scan.h"
 #include "ops/op.h"
 
 #define NNI_ONNX_MIN_OPSET 1
@@ -14,7 +15,20 @@
 
 static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
-static nn_status convert_attr(const Onnx__AttributeProto *ap, const char *base_dir, uint64_t max_bytes, nni_attr *a)
+/* Tensors of the file (initializers, tensor attributes, external data) count
+ * against the model's total: external data could otherwise reference the
+ * same large file from any number of tensors. */
+static nn_status add_total(const nni_graph *g, uint64_t *total, const nn_tensor *t, const char *what)
+{
+    *total += t->nbytes;
+    if (g->limits.max_total_bytes && *total > g->limits.max_total_bytes)
+        return nni_error(NN_E_LIMIT, "the model's tensors total more than %llu bytes at %s "
+                         "(nn_load_options.max_model_bytes)", (unsigned long long)g->limits.max_total_bytes, what);
+    return NN_OK;
+}
+
+static nn_status convert_attr(const nni_graph *g, const Onnx__AttributeProto *ap, const char *base_dir, uint64_t *total,
+                              nni_attr *a)
 {
     memset(a, 0, sizeof *a);
     if (!ap->name || !*ap->name)
@@ -46,7 +60,9 @@ static nn_status convert_attr(const Onnx__AttributeProto *ap, const char *base_d
     case NNI_ATTR_TENSOR: {
         if (!ap->t)
             return nni_error(NN_E_INVALID_MODEL, "tensor attribute '%s' has no tensor", ap->name);
-        nn_status st = nni_onnx_tensor_from_proto(ap->t, base_dir, max_bytes, &a->t);
+        nn_status st = nni_onnx_tensor_from_proto(ap->t, base_dir, &g->limits, &a->t);
+        if (st == NN_OK)
+            st = add_total(g, total, a->t, "a tensor attribute");
         if (st != NN_OK)
             return nni_error_prefix(st, "attribute '%s'", ap->name);
         break;
@@ -127,7 +143,7 @@ static nn_status convert_value_info(const Onnx__ValueInfoProto *vi, nni_value *v
 }
 
 static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t index, const char *base_dir,
-                              uint64_t max_bytes)
+                              uint64_t *total)
 {
     nni_node n;
     nn_status st = NN_OK;
@@ -176,7 +192,7 @@ static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t i
         n.out[i] = v;
     }
     for (size_t i = 0; i < np->n_attribute; i++) {
-        st = convert_attr(np->attribute[i], base_dir, max_bytes, &n.attrs[i]);
+        st = convert_attr(g, np->attribute[i], base_dir, total, &n.attrs[i]);
         n.n_attr = (int32_t)i + 1;
         if (st != NN_OK) {
             nni_error_prefix(st, "node '%s' (%s)", name, np->op_type);
@@ -199,7 +215,9 @@ static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t i
                        (long long)g->opset);
         goto fail;
     }
-    return nni_graph_add_node(g, &n, NULL);
+    if ((st = nni_graph_add_node(g, &n, NULL)) != NN_OK)
+        goto fail; /* the node stays ours */
+    return NN_OK;
 fail:
     nni_node_free(&n);
     return st;
@@ -209,9 +227,17 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
                           nni_graph *g)
 {
     nn_status st = NN_OK;
+    uint64_t total = 0;
     if (size == 0)
         return nni_error(NN_E_PARSE, "the model is empty (0 bytes)");
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(&nni_pb_allocator, size, bytes);
+    if ((st = nni_onnx_prescan(bytes, size, opts)) != NN_OK)
+        return st;
+    bool pb_oom = false;
+    ProtobufCAllocator pa = nni_pb_allocator;
+    pa.allocator_data = &pb_oom; /* set when an allocation failed */
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, size, bytes);
+    if (!mp && pb_oom)
+        return nni_error(NN_E_NOMEM, "out of memory parsing the %zu-byte model", size);
     if (!mp)
         return nni_error(NN_E_PARSE, "the %zu bytes are not an ONNX model (protobuf parse failed: truncated or not ONNX)", size);
     const Onnx__GraphProto *gp = mp->graph;
@@ -260,7 +286,9 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
             st = nni_error(NN_E_INVALID_MODEL, "initializer '%s' is given twice", tp->name);
             goto done;
         }
-        st = nni_onnx_tensor_from_proto(tp, base_dir, opts->max_tensor_bytes, &g->values[v].constant);
+        st = nni_onnx_tensor_from_proto(tp, base_dir, &g->limits, &g->values[v].constant);
+        if (st == NN_OK)
+            st = add_total(g, &total, g->values[v].constant, "an initializer");
         if (st != NN_OK) {
             nni_error_prefix(st, "initializer '%s'", tp->name);
             goto done;
@@ -308,7 +336,7 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
     }
     /* nodes */
     for (size_t i = 0; i < gp->n_node; i++)
-        if ((st = convert_node(g, gp->node[i], (int32_t)i, base_dir, opts->max_tensor_bytes)) != NN_OK)
+        if ((st = convert_node(g, gp->node[i], (int32_t)i, base_dir, &total)) != NN_OK)
             goto done;
     /* outputs */
     if (gp->n_output == 0) {
@@ -352,6 +380,6 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
             goto done;
     }
 done:
-    onnx__model_proto__free_unpacked(mp, &nni_pb_allocator);
+    onnx__model_proto__free_unpacked(mp, &pa);
     return st;
 }

@@ -9,12 +9,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "frontends/onnx/onnx_internal.h"
 
 static void *pb_alloc(void *data, size_t size)
 {
-    (void)data;
-    return nni_malloc(size);
+    void *p = nni_malloc(size);
+    if (!p && data)
+        *(bool *)data = true; /* tell a failed unpack from malformed bytes */
+    return p;
 }
 
 static void pb_free(void *data, void *ptr)
@@ -29,40 +32,27 @@ nn_status nni_read_file(const char *path, uint64_t max_bytes, uint8_t **data, si
 {
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nni_error(NN_E_IO, "cannot open '%s': %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    FILE *f;
+    uint64_t len;
+    nn_status st = nni_open_regular(path, "file", &f, &len);
+    if (st != NN_OK)
+        return st;
+    if (len > max_bytes || len >= SIZE_MAX) {
         fclose(f);
-        return nni_error(NN_E_IO, "'%s' is not a regular file", path);
+        return nni_error(NN_E_LIMIT, "'%s' is %llu bytes, over the limit of %llu (nn_load_options.max_model_bytes)",
+                         path, (unsigned long long)len, (unsigned long long)max_bytes);
     }
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return nni_error(NN_E_IO, "cannot seek in '%s': %s", path, strerror(errno));
-    }
-    long len = ftell(f);
-    if (len < 0) {
-        fclose(f);
-        return nni_error(NN_E_IO, "cannot size '%s' (is it a regular file?)", path);
-    }
-    if ((uint64_t)len > max_bytes) {
-        fclose(f);
-        return nni_error(NN_E_LIMIT, "'%s' is %ld bytes, over the limit of %llu", path, len,
-                         (unsigned long long)max_bytes);
-    }
-    rewind(f);
     uint8_t *buf = nni_malloc((size_t)len + 1);
     if (!buf) {
         fclose(f);
-        return nni_error(NN_E_NOMEM, "cannot allocate %ld bytes to read '%s'", len, path);
+        return nni_error(NN_E_NOMEM, "cannot allocate %llu bytes to read '%s'", (unsigned long long)len, path);
     }
     size_t got = fread(buf, 1, (size_t)len, f);
     int err = ferror(f);
     fclose(f);
     if (got != (size_t)len || err) {
         nni_free(buf);
-        return nni_error(NN_E_IO, "cannot read '%s'", path);
+        return nni_error(NN_E_IO, "cannot read '%s' (%zu of %llu bytes)", path, got, (unsigned long long)len);
     }
     *data = buf;
     *size = (size_t)len;
@@ -98,43 +88,63 @@ static nn_status external_path(const char *base_dir, const char *location, char 
     return NN_OK;
 }
 
-static nn_status read_external(const Onnx__TensorProto *tp, const char *base_dir, nn_tensor *t)
+/* External data: where the bytes are. Everything is checked, and the file
+ * opened, before the tensor's memory is allocated: a location outside the
+ * model's folder (absolute, "..", a symlink leading out), a file that is not
+ * a regular file (/dev/zero, a FIFO, a folder), a negative or non-numeric
+ * offset or length, a length that is not the tensor's size, or a range past
+ * the end of the file are errors. */
+static nn_status open_external(const Onnx__TensorProto *tp, const char *base_dir, size_t nbytes, FILE **out,
+                               off_t *at)
 {
+    const char *name = tp->name ? tp->name : "";
     const char *location = NULL;
     int64_t offset = 0, length = -1;
+    *out = NULL;
     if (!base_dir)
         return nni_error(NN_E_UNSUPPORTED, "tensor '%s' has external data, which needs a model file path (not memory)",
-                         tp->name ? tp->name : "");
+                         name);
     for (size_t i = 0; i < tp->n_external_data; i++) {
         const Onnx__StringStringEntryProto *e = tp->external_data[i];
         if (!e->key || !e->value)
             continue;
         char *end = NULL;
+        errno = 0;
         if (strcmp(e->key, "location") == 0)
             location = e->value;
         else if (strcmp(e->key, "offset") == 0)
             offset = strtoll(e->value, &end, 10);
         else if (strcmp(e->key, "length") == 0)
             length = strtoll(e->value, &end, 10);
-        if (end && (*end || end == e->value))
-            return nni_error(NN_E_INVALID_MODEL, "external data %s '%s' is not a number", e->key, e->value);
+        if (end && (*end || end == e->value || errno == ERANGE))
+            return nni_error(NN_E_INVALID_MODEL, "external data %s '%.40s' of tensor '%s' is not a number", e->key,
+                             e->value, name);
     }
-    if (offset < 0 || (length >= 0 && (uint64_t)length != t->nbytes))
-        return nni_error(NN_E_INVALID_MODEL, "external data of '%s': offset %lld/length %lld do not fit %zu bytes",
-                         tp->name ? tp->name : "", (long long)offset, (long long)length, t->nbytes);
+    if (offset < 0 || length < -1 || (length >= 0 && (uint64_t)length != nbytes))
+        return nni_error(NN_E_INVALID_MODEL, "external data of '%s': offset %lld/length %lld do not fit %zu bytes", name,
+                         (long long)offset, (long long)length, nbytes);
     char path[PATH_MAX];
     nn_status st = external_path(base_dir, location, path, sizeof path);
     if (st != NN_OK)
         return st;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nni_error(NN_E_IO, "cannot open external data '%s': %s", path, strerror(errno));
-    if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(t->data, 1, t->nbytes, f) != t->nbytes) {
+    FILE *f;
+    uint64_t fsize;
+    if ((st = nni_open_regular(path, "external data file", &f, &fsize)) != NN_OK)
+        return nni_error_prefix(st, "tensor '%s'", name);
+    if ((uint64_t)offset > fsize || nbytes > fsize - (uint64_t)offset) {
         fclose(f);
-        return nni_error(NN_E_IO, "external data file '%s' is shorter than offset %lld + %zu bytes", path,
-                         (long long)offset, t->nbytes);
+        return nni_error(NN_E_INVALID_MODEL, "external data file '%s' (%llu bytes) is shorter than offset %lld + %zu bytes "
+                         "of tensor '%s'", location, (unsigned long long)fsize, (long long)offset, nbytes, name);
     }
-    fclose(f);
+    *out = f;
+    *at = (off_t)offset;
+    return NN_OK;
+}
+
+static nn_status read_external(FILE *f, off_t offset, const Onnx__TensorProto *tp, nn_tensor *t)
+{
+    if (fseeko(f, offset, SEEK_SET) != 0 || fread(t->data, 1, t->nbytes, f) != t->nbytes)
+        return nni_error(NN_E_IO, "cannot read the external data of tensor '%s'", tp->name ? tp->name : "");
     return NN_OK;
 }
 
@@ -193,7 +203,7 @@ static nn_status copy_typed(const Onnx__TensorProto *tp, nn_tensor *t, int64_t c
     return NN_OK;
 }
 
-nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, uint64_t max_bytes,
+nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, const nni_limits *limits,
                                      nn_tensor **out)
 {
     const char *name = tp->name ? tp->name : "";
@@ -213,17 +223,18 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
             return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has negative dimension %lld", name, (long long)tp->dims[i]);
         dims[i] = tp->dims[i];
     }
-    /* Validate the shape against the data present before allocating, so a
-     * hostile header cannot make us allocate. */
+    /* Validate the shape against the limits and the data present before
+     * allocating, so a hostile header cannot make us allocate. */
     nn_tensor shape;
     memset(&shape, 0, sizeof shape);
     nn_status st = nni_tensor_set_shape(&shape, tp->data_type, (int32_t)tp->n_dims, dims);
     if (st != NN_OK)
         return nni_error_prefix(st, "tensor '%s'", name);
+    char what[96];
+    snprintf(what, sizeof what, "tensor '%.60s'", name);
+    if ((st = nni_check_tensor_limits(limits, &shape, what)) != NN_OK)
+        return st;
     int64_t count = nni_tensor_count(&shape);
-    if (shape.nbytes > max_bytes)
-        return nni_error(NN_E_LIMIT, "tensor '%s' needs %zu bytes, over the limit of %llu", name, shape.nbytes,
-                         (unsigned long long)max_bytes);
     bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (!external && tp->has_raw_data && tp->raw_data.len != shape.nbytes)
         return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu bytes of raw_data for shape needing %zu", name,
@@ -234,21 +245,32 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
             return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu values for %lld elements", name, have,
                              (long long)count);
     }
+    FILE *ext = NULL;
+    off_t ext_offset = 0;
+    if (external && (st = open_external(tp, base_dir, shape.nbytes, &ext, &ext_offset)) != NN_OK)
+        return st;
     nn_tensor *t = nni_calloc(1, sizeof *t);
-    if (!t)
+    if (!t) {
+        if (ext)
+            fclose(ext);
         return nni_error(NN_E_NOMEM, "cannot allocate tensor '%s'", name);
+    }
     *t = shape;
     if ((st = nni_tensor_alloc(t)) != NN_OK) {
+        if (ext)
+            fclose(ext);
         nni_free(t);
         return st;
     }
-    if (external)
-        st = read_external(tp, base_dir, t);
-    else if (tp->has_raw_data) {
+    if (external) {
+        st = read_external(ext, ext_offset, tp, t);
+        fclose(ext);
+    } else if (tp->has_raw_data) {
         if (t->nbytes)
             memcpy(t->data, tp->raw_data.data, t->nbytes); /* little-endian host assumed (x86-64, aarch64) */
-    } else
+    } else {
         st = copy_typed(tp, t, nni_tensor_count(t));
+    }
     if (st == NN_OK && tp->name && !(t->name = nni_strdup(tp->name)))
         st = nni_error(NN_E_NOMEM, "cannot copy tensor name");
     if (st != NN_OK) {
@@ -262,6 +284,7 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
 /* ---- public .pb calls ---- */
 
 #define PB_MAX_BYTES ((uint64_t)1 << 32)
+static const nni_limits pb_limits = {.max_tensor_bytes = PB_MAX_BYTES};
 
 NN_API nn_status nn_tensor_read_memory(const void *data, size_t size, nn_tensor **out)
 {
@@ -269,11 +292,16 @@ NN_API nn_status nn_tensor_read_memory(const void *data, size_t size, nn_tensor 
     if (!out || (!data && size))
         return nni_error(NN_E_INVALID_ARG, "nn_tensor_read_memory: data or out is NULL");
     *out = NULL;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&nni_pb_allocator, size, data);
+    bool oom = false;
+    ProtobufCAllocator pa = nni_pb_allocator;
+    pa.allocator_data = &oom;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, size, data);
+    if (!tp && oom)
+        return nni_error(NN_E_NOMEM, "nn_tensor_read_memory: out of memory parsing %zu bytes", size);
     if (!tp)
         return nni_error(NN_E_PARSE, "nn_tensor_read_memory: the %zu bytes are not a TensorProto", size);
-    nn_status st = nni_onnx_tensor_from_proto(tp, NULL, PB_MAX_BYTES, out);
-    onnx__tensor_proto__free_unpacked(tp, &nni_pb_allocator);
+    nn_status st = nni_onnx_tensor_from_proto(tp, NULL, &pb_limits, out);
+    onnx__tensor_proto__free_unpacked(tp, &pa);
     return st;
 }
 
@@ -288,12 +316,17 @@ NN_API nn_status nn_tensor_read_file(const char *path, nn_tensor **out)
     nn_status st = nni_read_file(path, PB_MAX_BYTES, &buf, &size);
     if (st != NN_OK)
         return st;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&nni_pb_allocator, size, buf);
+    bool oom = false;
+    ProtobufCAllocator pa = nni_pb_allocator;
+    pa.allocator_data = &oom;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, size, buf);
     nni_free(buf);
+    if (!tp && oom)
+        return nni_error(NN_E_NOMEM, "out of memory parsing '%s'", path);
     if (!tp)
         return nni_error(NN_E_PARSE, "'%s' is not a TensorProto file", path);
-    st = nni_onnx_tensor_from_proto(tp, NULL, PB_MAX_BYTES, out);
-    onnx__tensor_proto__free_unpacked(tp, &nni_pb_allocator);
+    st = nni_onnx_tensor_from_proto(tp, NULL, &pb_limits, out);
+    onnx__tensor_proto__free_unpacked(tp, &pa);
     if (st != NN_OK)
         return nni_error_prefix(st, "reading '%s'", path);
     return NN_OK;

@@ -163,6 +163,19 @@ int main(int argc, char **argv)
     nn_model *m = NULL;
     if (nn_model_load(path, NULL, &m) != NN_OK)
         die("load");
+    /* a model with a fixed batch of another size gets this batch (sessions check it; trainers do not) */
+    int64_t b0 = -1;
+    const char *in_name = NULL;
+    int32_t in_rank = 0;
+    if (nn_model_input_info(m, 0, &in_name, NULL, &in_rank) != NN_OK || nn_model_input_dim(m, 0, 0, &b0, NULL) != NN_OK)
+        die("input");
+    if (b0 > 0 && b0 != batch) {
+        int64_t dims[NN_MAX_RANK];
+        for (int32_t d = 0; d < in_rank; d++)
+            dims[d] = d == 0 ? batch : -1;
+        if (nn_replace_input(m, in_name, in_rank, dims, NULL) != NN_OK)
+            die("nn_replace_input");
+    }
     nn_trainer_options o;
     nn_trainer_options_init(&o, NN_TRAINER_OPTIONS_VERSION);
     o.num_threads = threads;

@@ -23,8 +23,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${NN_CROSS_TRIPLE}/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# Run target programs (tests) under qemu-user with the target's loader and libs.
+# Run target programs (tests) under qemu-user. With multiarch libc6:arm64
+# installed (the :arm64 -dev packages pull it in), qemu finds the target's
+# loader at /lib/ld-linux-aarch64.so.1 by itself; only without it use the
+# cross toolchain's copy (-L). (The cross copy, libc6-arm64-cross 2.36-8cross1,
+# hangs in pthread_create under Debian 12's qemu 7.2 on some hosts.)
 find_program(NN_QEMU NAMES qemu-aarch64-static qemu-aarch64)
-if(NN_QEMU)
+if(NN_QEMU AND EXISTS /lib/ld-linux-aarch64.so.1)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${NN_QEMU})
+elseif(NN_QEMU)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${NN_QEMU} -L /usr/${NN_CROSS_TRIPLE})
 endif()

@@ -337,7 +337,7 @@ NN_API const nn_tensor *nn_session_output(const nn_session *session, uint32_t in
 
 /** Which layers nn_freeze()/nn_unfreeze() select. @since 1.0 */
 enum {
-    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused) */
+    NN_SELECT_ALL = 0,     /**< every parameter (`name`, `count` unused); freezing all keeps a head made by nn_replace_head() trainable */
     NN_SELECT_FIRST = 1,   /**< the first `count` parameterized layers in topological order */
     NN_SELECT_LAYER = 2,   /**< the layer named `name` */
     NN_SELECT_PATTERN = 3  /**< layers whose name matches the shell pattern `name` (fnmatch: * ? [...]) */
@@ -514,11 +514,14 @@ NN_API nn_status nn_train_step(nn_model *model, nn_trainer *trainer, const nn_te
  * same input), and a batch whose samples are all cached runs only the
  * trainable part. Do not use it with random augmentation. Falls back to
  * nn_train_step() when nothing can be cached. The cache is dropped when the
- * freezing or the input shape changes.
+ * freezing or the input shape changes; after changing frozen parameters
+ * yourself (nn_model_set_param), call nn_trainer_clear_cache().
  * @since 1.0
  */
 NN_API nn_status nn_train_step_cached(nn_model *model, nn_trainer *trainer, const nn_tensor *input,
                                       const uint64_t *sample_ids, const nn_tensor *labels, float *loss);
+/** Forget every cached activation (memory and file). @since 1.0 */
+NN_API nn_status nn_trainer_clear_cache(nn_trainer *trainer);
 
 #define NN_TRAINER_STATS_VERSION 1
 /** Counters of a trainer, for benchmarks and tests. @since 1.0 */
@@ -926,8 +929,9 @@ NN_API nn_status nn_replace_input(nn_model *model, const char *input_name, int32
  * @param labels   `n_labels` class names stored (copied) as nn.labels, one
  *                 per class, no newlines; NULL/0 removes nn.labels
  * @return NN_OK, NN_E_INVALID_ARG (num_classes < 1, label count or content),
- *         NN_E_UNSUPPORTED (no classifier found; the message says what was
- *         found instead), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
+ *         NN_E_UNSUPPORTED (no classifier found, the message says what was
+ *         found instead; a detection model, i.e. one with nn.detect.family
+ *         metadata), NN_E_SHAPE, NN_E_NOMEM; on failure the model is unchanged
  * @since 1.0
  */
 NN_API nn_status nn_replace_head(nn_model *model, int32_t num_classes, const char *const *labels, uint32_t n_labels,
@@ -992,6 +996,104 @@ NN_API nn_status nn_builder_add_output(nn_builder *builder, const char *name);
  * @since 1.0
  */
 NN_API nn_status nn_builder_finish(nn_builder *builder, nn_model **out);
+/* ---- Object detection --------------------------------------------------- */
+
+/**
+ * Detector families: how a model's outputs are read (metadata
+ * nn.detect.family; see docs/detection.md for every nn.detect.* key).
+ * @since 1.0
+ */
+enum {
+    NN_DETECT_AUTO = 0,   /**< the model's nn.detect.family, else guessed from its outputs */
+    NN_DETECT_YOLOV2 = 1, /**< one region output [1, A*(5+C), H, W]: sigmoid x, y, objectness, softmax
+                               classes, anchors in grid cells (darknet [region]) */
+    NN_DETECT_YOLOV3 = 2, /**< yolo heads [1, A*(5+C), H, W] (v3, v3-tiny): sigmoid x, y, objectness and
+                               each class, anchors in input pixels chosen per head by masks (darknet [yolo]) */
+    NN_DETECT_YOLOV5 = 3, /**< one output [1, N, 5+C]: centre x, y, width, height in input pixels,
+                               objectness, class scores (already activated) */
+    NN_DETECT_YOLOV8 = 4  /**< one output [1, 4+C, N]: centre x, y, width, height in input pixels, class
+                               scores (already activated) */
+};
+
+/**
+ * Write an image as a PNG file (gray, gray+alpha, RGB or RGBA; 8 or 16 bits),
+ * e.g. an annotated detection result.
+ * @return NN_OK; NN_E_UNSUPPORTED (the path does not end in .png), NN_E_IO
+ *         (cannot create or write the file; a partial file is removed),
+ *         NN_E_INVALID_ARG, NN_E_NOMEM
+ * @since 1.0
+ */
+NN_API nn_status nn_image_save(const nn_image *image, const char *path);
+
+/** The detections of one nn_detect() call. @since 1.0 */
+typedef struct nn_detections nn_detections;
+
+#define NN_DETECT_OPTIONS_VERSION 1
+/** Options for nn_detect(). Initialise with nn_detect_options_init(). @since 1.0 */
+typedef struct nn_detect_options {
+    uint32_t version;         /**< NN_DETECT_OPTIONS_VERSION */
+    int32_t family;           /**< NN_DETECT_*, default AUTO */
+    float score_threshold;    /**< keep detections scoring above this, in [0, 1]; default 0.25. The score is
+                                   objectness x class probability (YOLOv8: the class score); YOLOv2/v3 keep
+                                   every class above it (a box may carry several), YOLOv5/v8 the best class */
+    float iou_threshold;      /**< NMS: a box whose IoU with a better-scoring kept box is above this is
+                                   dropped, in [0, 1]; default 0.45 */
+    int32_t class_agnostic;   /**< 0 (default): NMS within each class; 1: across classes */
+    uint32_t max_detections;  /**< keep the best this many; 0 = all; default 300 */
+    int32_t input_width;      /**< network input width where the model's is symbolic; 0 = 640 */
+    int32_t input_height;     /**< likewise the height */
+    const char *labels;       /**< class names separated by newlines, overriding the model's nn.labels; NULL =
+                                   the model's (copied during the call) */
+    const nn_preprocess_options *preprocess; /**< NULL = the model's contract. A resize left AUTO is the
+                                   model's nn.input.resize, else letterbox; darknet models (nn.detect.letterbox
+                                   = darknet) then get darknet's exact letterbox and resampling */
+} nn_detect_options;
+
+/** Fill `options` with defaults for the given struct version. @since 1.0 */
+NN_API nn_status nn_detect_options_init(nn_detect_options *options, uint32_t version);
+
+/**
+ * Detect objects in an image: preprocess it for the model (letterbox or
+ * stretch, per the model's metadata and `options->preprocess`; models
+ * imported from darknet get darknet's own letterbox and resampling), run
+ * `session`, decode the outputs per family, map the boxes back to the
+ * original image, apply NMS and keep the best `max_detections`.
+ * Boxes are corners in the original image's pixels (x right, y down; the
+ * image spans [0, width] x [0, height]), clamped to the image.
+ * For darknet models (resize left AUTO, max_detections 0) the result equals
+ * `darknet detector test` with `-thresh` = score_threshold and NMS 0.45.
+ * Thread safety: as nn_session_run() — one thread per session.
+ * @param session session of a detector model (its outputs are overwritten)
+ * @param image   the image, read during the call only
+ * @param options NULL for defaults
+ * @param out     receives the result (possibly with 0 detections); free with
+ *                nn_detections_free()
+ * @return NN_OK; NN_E_INVALID_ARG (bad option, NULL argument), NN_E_INVALID_MODEL
+ *         (bad nn.detect.* metadata, labels that do not match the classes, a
+ *         family that cannot be told), NN_E_SHAPE / NN_E_TYPE (outputs that do
+ *         not fit the family), NN_E_UNSUPPORTED (center-crop preprocessing),
+ *         the errors of nn_image_to_tensor() and nn_session_run()
+ * @since 1.0
+ */
+NN_API nn_status nn_detect(nn_session *session, const nn_image *image, const nn_detect_options *options,
+                           nn_detections **out);
+/** Free a result. NULL is a no-op. @since 1.0 */
+NN_API void nn_detections_free(nn_detections *detections);
+/** Number of detections, best first (0 for NULL). @since 1.0 */
+NN_API uint32_t nn_detections_count(const nn_detections *detections);
+/**
+ * Detection `index` (0 = best score). Any out pointer may be NULL.
+ * @param x0,y0 top-left corner, @param x1,y1 bottom-right corner, in the
+ *        original image's pixels
+ * @param score       objectness x class probability (see score_threshold)
+ * @param class_index index of the class in the model's output
+ * @param label       class name, borrowed (valid until the result is freed);
+ *                    "" when there are no labels
+ * @return NN_OK or NN_E_INVALID_ARG (NULL result, index out of range)
+ * @since 1.0
+ */
+NN_API nn_status nn_detections_get(const nn_detections *detections, uint32_t index, float *x0, float *y0, float *x1,
+                                   float *y1, float *score, uint32_t *class_index, const char **label);
 
 #ifdef __cplusplus
 }

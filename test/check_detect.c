@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "detect/detect.h"
 #include "test_util.h"
 
@@ -319,6 +321,191 @@ START_TEST(test_darknet_letterbox)
 }
 END_TEST
 
+
+/* End to end through the public API: a darknet model whose objectness is
+ * "the pixel is white" (a 1x1 convolution, 1-pixel anchors), run on a 64x32
+ * image (aspect ratio 2:1 into a 32x32 letterbox) with a white 8x8 square:
+ * every detection must come back inside the square, in image pixels. */
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+START_TEST(test_api_end_to_end)
+{
+    char dir[] = "/tmp/nn_detect_XXXXXX", path[512], cmd[2048];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *cfg = "[net]\nwidth=32\nheight=32\nchannels=3\n"
+                      "[convolutional]\nfilters=6\nsize=1\nstride=1\nactivation=linear\n"
+                      "[yolo]\nmask=0\nanchors=1,1\nclasses=1\nnum=1\n";
+    snprintf(path, sizeof path, "%s/white.cfg", dir);
+    write_file(path, cfg, strlen(cfg));
+    /* header, biases (tx ty tw th obj cls), weights [6][3] */
+    struct {
+        int32_t ver[3];
+        uint64_t seen;
+        float b[6], w[18];
+    } __attribute__((packed)) wf = {{0, 2, 0}, 0, {0, 0, 0, 0, -10, 5}, {0}};
+    wf.w[4 * 3 + 0] = 20; /* objectness = 20 * red - 10 */
+    snprintf(path, sizeof path, "%s/white.weights", dir);
+    write_file(path, &wf, sizeof wf);
+    snprintf(path, sizeof path, "%s/white.names", dir);
+    write_file(path, "square\n", 7);
+
+    uint8_t px[64 * 32 * 3] = {0};
+    for (int y = 8; y < 16; y++)
+        for (int x = 16; x < 24; x++)
+            memset(px + (y * 64 + x) * 3, 255, 3);
+    nn_image *im;
+    ck_assert_ok(nn_image_create(64, 32, 3, NN_DTYPE_UINT8, px, &im));
+    nn_model *m;
+    snprintf(path, sizeof path, "%s/white.cfg", dir);
+    ck_assert_ok(nn_model_load(path, NULL, &m));
+    nn_session *s;
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    nn_detect_options o;
+    ck_assert_ok(nn_detect_options_init(&o, NN_DETECT_OPTIONS_VERSION));
+    o.score_threshold = 0.6f;
+    nn_detections *r;
+    ck_assert_ok(nn_detect(s, im, &o, &r));
+    ck_assert_uint_eq(nn_detections_count(r), 16);
+    for (uint32_t i = 0; i < 16; i++) {
+        float x0, y0, x1, y1, score;
+        uint32_t cls;
+        const char *label;
+        ck_assert_ok(nn_detections_get(r, i, &x0, &y0, &x1, &y1, &score, &cls, &label));
+        ck_assert_str_eq(label, "square");
+        ck_assert_uint_eq(cls, 0);
+        ck_assert_float_gt(score, 0.99f);
+        float cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+        ck_assert_msg(cx > 16 && cx < 24 && cy > 8 && cy < 16, "detection %u at (%g, %g)", i, (double)cx, (double)cy);
+        ck_assert_float_eq_tol(x1 - x0, 2.0f, 1e-4f); /* 1 input pixel = 2 image pixels */
+        ck_assert_float_eq_tol(y1 - y0, 2.0f, 1e-4f);
+    }
+    ck_assert_nn(nn_detections_get(r, 16, NULL, NULL, NULL, NULL, NULL, NULL, NULL), NN_E_INVALID_ARG);
+    nn_detections_free(r);
+    /* options: bad values are refused, max_detections and labels apply */
+    o.iou_threshold = 2;
+    ck_assert_nn(nn_detect(s, im, &o, &r), NN_E_INVALID_ARG);
+    ck_assert_ptr_null(r);
+    o.iou_threshold = 0.45f;
+    o.max_detections = 3;
+    o.labels = "a\nb\n";
+    ck_assert_nn(nn_detect(s, im, &o, &r), NN_E_INVALID_ARG); /* 2 labels, 1 class */
+    o.labels = "box";
+    ck_assert_ok(nn_detect(s, im, &o, &r));
+    ck_assert_uint_eq(nn_detections_count(r), 3);
+    const char *label;
+    ck_assert_ok(nn_detections_get(r, 0, NULL, NULL, NULL, NULL, NULL, NULL, &label));
+    ck_assert_str_eq(label, "box");
+    nn_detections_free(r);
+    o.family = NN_DETECT_YOLOV8; /* a yolo head is not a flat output */
+    ck_assert_nn(nn_detect(s, im, &o, &r), NN_E_SHAPE);
+    ck_assert_nn(nn_detect(NULL, im, NULL, &r), NN_E_INVALID_ARG);
+    nn_detections_free(NULL);
+    ck_assert_uint_eq(nn_detections_count(NULL), 0);
+
+    /* the same through nn-tool: JSON lines and an annotated PNG */
+    snprintf(path, sizeof path, "%s/in.png", dir);
+    ck_assert_ok(nn_image_save(im, path));
+    snprintf(cmd, sizeof cmd, "%s detect %s/white.cfg %s --conf 0.6 --json --out %s/out.png > %s/out.json", NN_TOOL_PATH,
+             dir, path, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    size_t n;
+    char *json = (char *)test_read_file(path, &n);
+    json[n] = '\0';
+    ck_assert_msg(strncmp(json, "{\"image\": \"", 11) == 0 && strstr(json, "\"detections\": [{\"index\": 0, "
+                  "\"label\": \"square\", \"score\": 0.99") && strstr(json, "\"box\": [") && json[n - 1] == '\n' &&
+                  strchr(json, '\n') == json + n - 1, "%s", json);
+    free(json);
+    nn_image *drawn;
+    snprintf(path, sizeof path, "%s/out.png", dir);
+    ck_assert_ok(nn_image_load(path, NULL, &drawn));
+    ck_assert_int_eq(nn_image_width(drawn), 64);
+    nn_image_free(drawn);
+    ck_assert_nn(nn_image_save(im, "/nonexistent/x.png"), NN_E_IO);
+    ck_assert_nn(nn_image_save(im, "x.jpg"), NN_E_UNSUPPORTED);
+
+    nn_session_free(s);
+    nn_model_free(m);
+    nn_image_free(im);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* nn's general letterbox (an ONNX model without nn.input.resize): the
+ * detections of white.onnx tile the white square of the 2:1 image exactly */
+START_TEST(test_general_letterbox_end_to_end)
+{
+    nn_model *m;
+    nn_session *s;
+    nn_image *im;
+    nn_detections *r;
+    ck_assert_ok(nn_model_load(test_data_path("detect/white.onnx"), NULL, &m));
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    ck_assert_ok(nn_image_load(test_data_path("detect/white.png"), NULL, &im));
+    nn_detect_options o;
+    nn_detect_options_init(&o, NN_DETECT_OPTIONS_VERSION);
+    o.score_threshold = 0.6f;
+    ck_assert_ok(nn_detect(s, im, &o, &r));
+    ck_assert_uint_eq(nn_detections_count(r), 16);
+    int covered[4][4] = {{0}};
+    for (uint32_t i = 0; i < 16; i++) {
+        float x0, y0, x1, y1;
+        ck_assert_ok(nn_detections_get(r, i, &x0, &y0, &x1, &y1, NULL, NULL, NULL));
+        ck_assert_float_eq_tol(x1 - x0, 2, 1e-4f);
+        ck_assert_float_eq_tol(y1 - y0, 2, 1e-4f);
+        int cx = (int)((x0 - 16) / 2 + 0.5f), cy = (int)((y0 - 8) / 2 + 0.5f);
+        ck_assert_msg(cx >= 0 && cx < 4 && cy >= 0 && cy < 4 && fabsf(x0 - (16 + 2 * cx)) < 1e-4f &&
+                      fabsf(y0 - (8 + 2 * cy)) < 1e-4f, "box %u at (%g, %g)", i, (double)x0, (double)y0);
+        covered[cy][cx]++;
+    }
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            ck_assert_int_eq(covered[y][x], 1);
+    nn_detections_free(r);
+    /* stretch instead: a 2:1 image into a square input, still in image pixels */
+    nn_preprocess_options pre;
+    nn_preprocess_options_init(&pre, NN_PREPROCESS_OPTIONS_VERSION);
+    pre.resize = NN_RESIZE_STRETCH;
+    o.preprocess = &pre;
+    ck_assert_ok(nn_detect(s, im, &o, &r));
+    ck_assert_uint_gt(nn_detections_count(r), 0);
+    for (uint32_t i = 0; i < nn_detections_count(r); i++) {
+        float x0, y0, x1, y1;
+        ck_assert_ok(nn_detections_get(r, i, &x0, &y0, &x1, &y1, NULL, NULL, NULL));
+        ck_assert_float_eq_tol(x1 - x0, 2, 1e-4f);
+        ck_assert_float_eq_tol(y1 - y0, 1, 1e-4f);
+        ck_assert(x0 >= 15 && x1 <= 25 && y0 >= 7 && y1 <= 17);
+    }
+    nn_detections_free(r);
+    pre.resize = NN_RESIZE_CENTER_CROP;
+    ck_assert_nn(nn_detect(s, im, &o, &r), NN_E_UNSUPPORTED);
+    /* each allocation failing in turn: a clean NN_E_NOMEM, nothing leaked (ASan) */
+    o.preprocess = NULL;
+    for (int64_t k = 0;; k++) {
+        nni_alloc_fail_after(k);
+        nn_status st = nn_detect(s, im, &o, &r);
+        nni_alloc_fail_after(-1);
+        if (st == NN_OK) {
+            ck_assert_uint_eq(nn_detections_count(r), 16);
+            nn_detections_free(r);
+            break;
+        }
+        ck_assert_msg(st == NN_E_NOMEM, "allocation %lld failing: %d %s", (long long)k, (int)st, nn_last_error());
+        ck_assert_ptr_null(r);
+    }
+    nn_image_free(im);
+    nn_session_free(s);
+    nn_model_free(m);
+}
+END_TEST
+
 Suite *nn_test_detect_suite(void)
 {
     Suite *s = suite_create("detect");
@@ -329,6 +516,8 @@ Suite *nn_test_detect_suite(void)
     tcase_add_test(tc, test_nms_semantics);
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_darknet_letterbox);
+    tcase_add_test(tc, test_api_end_to_end);
+    tcase_add_test(tc, test_general_letterbox_end_to_end);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -794,6 +794,9 @@ START_TEST(test_replace_head_errors)
     ck_assert_ok(nn_model_output_dim(m, 0, 1, &d, NULL));
     ck_assert_int_eq(d, 5);
     ck_assert_str_eq(nn_model_metadata(m, "nn.labels"), "a\nb\nc\nd\ne");
+    ck_assert_ok(nn_model_set_metadata(m, "nn.detect.family", "yolov3"));
+    ck_assert_nn(nn_replace_head(m, 2, NULL, 0, 1), NN_E_UNSUPPORTED);
+    ck_assert_msg(strstr(nn_last_error(), "detector") != NULL, "%s", nn_last_error());
     nn_model_free(m);
     m = load("models/identity.onnx");
     ck_assert_nn(nn_replace_head(m, 2, NULL, 0, 1), NN_E_UNSUPPORTED);

@@ -500,6 +500,48 @@ START_TEST(test_grad_conv)
 }
 END_TEST
 
+typedef struct {
+    int32_t nd;
+    int64_t N, C, Mg, group, in[3], k[3], stride[3], dil[3], pb[3], pe[3], outpad[3];
+    bool bias;
+} convt_cfg;
+
+static const convt_cfg convt_cfgs[] = {
+    {2, 2, 3, 2, 1, {4, 5}, {3, 3}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, {0, 0}, true},
+    {2, 1, 4, 3, 1, {3, 4}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 0}, true},  /* upsampling */
+    {2, 2, 4, 2, 2, {4, 3}, {2, 2}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, {0, 0}, false}, /* grouped */
+    {2, 1, 3, 1, 3, {5, 4}, {3, 3}, {1, 2}, {2, 1}, {1, 0}, {2, 1}, {0, 1}, true},  /* depthwise, dilated */
+    {1, 2, 3, 2, 1, {6}, {4}, {2}, {1}, {1}, {1}, {0}, true},
+    {3, 1, 2, 2, 1, {2, 3, 3}, {2, 2, 3}, {2, 1, 2}, {1, 1, 1}, {0, 1, 1}, {0, 0, 1}, {1, 0, 0}, true},
+};
+
+static void build_convt(gcase *g, int v)
+{
+    const convt_cfg *cc = &convt_cfgs[v / 2];
+    int64_t xd[5] = {cc->N, cc->C}, wd[5] = {cc->C, cc->Mg}, pads[6], M = cc->Mg * cc->group;
+    for (int d = 0; d < cc->nd; d++) {
+        xd[2 + d] = cc->in[d];
+        wd[2 + d] = cc->k[d];
+        pads[d] = cc->pb[d];
+        pads[cc->nd + d] = cc->pe[d];
+    }
+    gc_rand(g, true, cc->nd + 2, xd);
+    gc_rand(g, v % 4 != 3, cc->nd + 2, wd);
+    if (cc->bias)
+        gc_rand(g, true, 1, &M);
+    attr_int(&g->at, "group", cc->group);
+    attr_ints(&g->at, "strides", cc->nd, cc->stride);
+    attr_ints(&g->at, "dilations", cc->nd, cc->dil);
+    attr_ints(&g->at, "pads", 2 * cc->nd, pads);
+    attr_ints(&g->at, "output_padding", cc->nd, cc->outpad);
+}
+
+START_TEST(test_grad_convtranspose)
+{
+    run_variants("ConvTranspose", 13, build_convt, 2 * (int)(sizeof convt_cfgs / sizeof convt_cfgs[0]));
+}
+END_TEST
+
 /* Naive double-precision reference for a 2-D grouped convolution's gradients. */
 static void conv_ref_grads(const conv_cfg *cc, const float *x, const float *w, const float *dy, int64_t OH, int64_t OW,
                            double *dx, double *dw, double *db)
@@ -545,7 +587,8 @@ static void expect_grad(const char *what, const nn_tensor *got, const double *wa
     }
 }
 
-/* Sizes past the im2col chunk budget, and bigger depthwise planes, against the naive loops. */
+/* Sizes past the im2col chunk budget, bigger depthwise planes and batches of
+ * small images (gathered side by side) against the naive loops. */
 START_TEST(test_grad_conv_large)
 {
     static const conv_cfg cfgs[] = {
@@ -553,6 +596,9 @@ START_TEST(test_grad_conv_large)
         {2, 2, 8, 8, 8, {64, 61}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, NULL, true},   /* depthwise */
         {2, 2, 16, 12, 4, {23, 29}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, {2, 2}, NULL, true}, /* grouped dilated */
         {2, 3, 32, 24, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, NULL, true}, /* pointwise */
+        {2, 5, 64, 16, 1, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, NULL, true}, /* images 2+2+1 side by side */
+        {2, 6, 128, 128, 1, {64, 64}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, NULL, false}, /* pointwise 4+2 */
+        {2, 7, 24, 36, 3, {7, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, NULL, true},   /* grouped, all 7 at once */
     };
     nni_pool *pool = NULL;
     ck_assert_ok(nni_pool_create(2, &pool));
@@ -565,7 +611,10 @@ START_TEST(test_grad_conv_large)
         int64_t pads[4] = {cc->pb[0], cc->pb[1], cc->pe[0], cc->pe[1]};
         gc_rand(&g, true, 4, xd);
         gc_rand(&g, true, 4, wd);
-        gc_rand(&g, true, 1, &cc->M);
+        if (cc->bias)
+            gc_rand(&g, true, 1, &cc->M);
+        else
+            gc_range(&g, true, 0, 0, 1, &cc->M);
         attr_int(&g.at, "group", cc->group);
         attr_ints(&g.at, "strides", 2, cc->stride);
         attr_ints(&g.at, "dilations", 2, cc->dil);
@@ -1430,6 +1479,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_grad_conv);
     tcase_add_test(tc, test_grad_conv_large);
+    tcase_add_test(tc, test_grad_convtranspose);
     tcase_add_test(tc, test_grad_pool);
     tcase_add_test(tc, test_grad_global_pool);
     tcase_add_test(tc, test_grad_batchnorm);

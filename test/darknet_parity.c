@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "detect/detect.h"
+#include "image/image.h"
 
 static int passed, failed;
 
@@ -225,6 +226,71 @@ int main(int argc, char **argv)
         free(want);
         nni_free(d);
         nni_det_set_free(&set);
+    }
+    /* 3. the whole pipeline from the image file */
+    if (argc > 5) {
+        nn_image *im = NULL;
+        nn_status st = nn_image_load(argv[5], NULL, &im);
+        check(st == NN_OK, "load %s: %s", argv[5], st == NN_OK ? "ok" : nn_last_error());
+        if (st == NN_OK) {
+            size_t n = (size_t)(dims[1] * dims[2] * dims[3]);
+            float *mine = malloc(n * sizeof *mine);
+            st = nni_det_darknet_letterbox(im->data, im->width, im->height, im->channels, (int32_t)dims[3],
+                                           (int32_t)dims[2], mine);
+            size_t differ = 0;
+            double maxd = 0;
+            for (size_t i = 0; st == NN_OK && i < n; i++)
+                if (mine[i] != input[i]) {
+                    differ++;
+                    maxd = fmax(maxd, fabs((double)mine[i] - input[i]));
+                }
+            check(st == NN_OK && differ == 0, "letterboxed input from %dx%d: %zu of %zu values differ from darknet's "
+                  "(max %.3g)", (int)im->width, (int)im->height, differ, n, maxd);
+            free(mine);
+            nn_detect_options o;
+            nn_detect_options_init(&o, NN_DETECT_OPTIONS_VERSION);
+            o.score_threshold = thresh;
+            o.max_detections = 0;
+            nn_detections *r = NULL;
+            st = nn_detect(s, im, &o, &r);
+            check(st == NN_OK, "nn_detect: %s", st == NN_OK ? "ok" : nn_last_error());
+            /* every darknet line has an nn detection of that class, score and corners */
+            snprintf(path, sizeof path, "%s/boxes.txt", dir);
+            f = fopen(path, "r");
+            char line[512];
+            int n_want = 0, found = 0, borderline = 0;
+            uint32_t count = nn_detections_count(r);
+            bool *used = calloc(count + 1, 1);
+            while (f && fgets(line, sizeof line, f)) {
+                dn_box b;
+                if (sscanf(line, "%d %f %d %d %d %d", &b.cls, &b.prob, &b.left, &b.right, &b.top, &b.bot) != 6)
+                    continue;
+                n_want++;
+                bool ok = false;
+                for (uint32_t i = 0; i < count && !ok; i++) {
+                    float x0, y0, x1, y1, sc;
+                    uint32_t cls;
+                    nn_detections_get(r, i, &x0, &y0, &x1, &y1, &sc, &cls, NULL);
+                    if (used[i] || (int)cls != b.cls || fabsf(sc - b.prob) > 1e-4f)
+                        continue;
+                    if (clampi((int)x0, 0, im->width - 1) == b.left && clampi((int)x1, 0, im->width - 1) == b.right &&
+                        clampi((int)y0, 0, im->height - 1) == b.top && clampi((int)y1, 0, im->height - 1) == b.bot)
+                        ok = used[i] = true;
+                }
+                if (ok)
+                    found++;
+                else if (fabsf(b.prob - thresh) < 1e-4f)
+                    borderline++;
+            }
+            if (f)
+                fclose(f);
+            check(n_want > 0 && found + borderline == n_want && (int)count == found,
+                  "nn_detect on %s: %u detections, darknet %d, identical %d (threshold-borderline %d)", argv[5], count,
+                  n_want, found, borderline);
+            free(used);
+            nn_detections_free(r);
+            nn_image_free(im);
+        }
     }
     nn_session_free(s);
     nn_tensor_free(t);

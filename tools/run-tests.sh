@@ -11,7 +11,8 @@
 #  5. a ThreadSanitizer build of the thread stress test (check_threads),
 #  6. fuzzing: each libFuzzer target for NN_FUZZ_SECONDS (default 40) under
 #     ASan+UBSan (fuzz/run.sh; clang). NN_FUZZ_SECONDS=0 skips it.
-# Set NN_ZOO=all for the full zoo (several GB, slower).
+# Set NN_ZOO=all for the full zoo (several GB, slower); NN_AARCH64=1 adds the
+# aarch64 cross build and its unit tests under qemu-user (tools/cross/aarch64.sh).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -57,5 +58,9 @@ CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tes
 if [ "${NN_FUZZ_SECONDS:-40}" != 0 ]; then
   echo "== fuzzing (${NN_FUZZ_SECONDS:-40} s per target)"
   fuzz/run.sh "${NN_FUZZ_SECONDS:-40}"
+fi
+if [ "${NN_AARCH64:-0}" = 1 ]; then
+  echo "== aarch64 cross build under qemu-user"
+  tools/cross/aarch64.sh
 fi
 echo "== all tests passed"

@@ -755,6 +755,10 @@ NN_API nn_status nn_replace_head(nn_model *m, int32_t num_classes, const char *c
         label_bytes += strlen(labels[i]) + 1;
     }
     nni_graph *g = &m->graph;
+    if (nni_graph_meta(g, "nn.detect.family"))
+        return nni_error(NN_E_UNSUPPORTED, "nn_replace_head: the model is a detector (nn.detect.family is '%s'); its "
+                         "output layers encode anchors and boxes, not one score per class",
+                         nni_graph_meta(g, "nn.detect.family"));
     head_info h;
     int32_t tail[16], n_tail;
     nni_edit e;
@@ -822,9 +826,11 @@ NN_API nn_status nn_replace_head(nn_model *m, int32_t num_classes, const char *c
         goto fail;
     g->values[w_value].is_param = true;
     g->values[w_value].is_new_head = true;
+    g->values[w_value].lr_factor = 1.0f; /* a fresh head learns even if the old one was frozen */
     if (b_value >= 0) {
         g->values[b_value].is_param = true;
         g->values[b_value].is_new_head = true;
+        g->values[b_value].lr_factor = 1.0f;
     }
     meta_txn_apply(g, &meta);
     nni_model_refresh(m);

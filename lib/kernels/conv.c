@@ -169,6 +169,7 @@ typedef struct {
     const nni_conv_geom *g;
     int64_t kvol, ivol, p0, p1;
     int64_t nr, rows; /* packed im2col: panel width and K (0 = plain) */
+    int64_t ld;       /* plain: row stride of the columns (0 = p1 - p0) */
     const float *x;
     float *col;
     const float *colr;
@@ -183,7 +184,7 @@ static inline __attribute__((always_inline)) void im2col_body(const patch_job *j
         row_offsets(j->g, r % j->kvol, koff);
         const float *xc = j->x + (r / j->kvol) * j->ivol;
         if (!j->nr) {
-            walk_row(j->g, koff, j->p0, j->p1, xc, j->col + r * n, 0, 0, r, NULL, NULL);
+            walk_row(j->g, koff, j->p0, j->p1, xc, j->col + r * (j->ld ? j->ld : n), 0, 0, r, NULL, NULL);
             continue;
         }
         walk_row(j->g, koff, j->p0, j->p1, xc, j->col, j->nr, j->rows, r, NULL, NULL);
@@ -230,6 +231,18 @@ void nni_im2col(const nni_conv_geom *g, int64_t channels, const float *x, int64_
     nni_parallel_for(pool, rows, grain, isa()->im2col, &j);
 }
 
+void nni_im2col_ld(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
+                   int64_t ld, nni_pool *pool)
+{
+    if (p1 <= p0 || channels <= 0)
+        return;
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .x = x, .col = col,
+                   .ld = ld};
+    int64_t rows = channels * j.kvol;
+    int64_t grain = max64(1, 32768 / (p1 - p0));
+    nni_parallel_for(pool, rows, grain, isa()->im2col, &j);
+}
+
 void nni_im2col_packed(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, int64_t nr,
                        float *col, nni_pool *pool)
 {
@@ -246,7 +259,7 @@ static void col2im_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const patch_job *j = arg;
     (void)tid;
-    int64_t n = j->p1 - j->p0;
+    int64_t n = j->ld ? j->ld : j->p1 - j->p0;
     for (int64_t c = begin; c < end; c++)
         for (int64_t kidx = 0; kidx < j->kvol; kidx++) {
             int64_t koff[NNI_CONV_MAX_DIMS];
@@ -262,6 +275,17 @@ void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int6
     if (p1 <= p0 || channels <= 0)
         return;
     patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .colr = col, .y = y};
+    int64_t grain = max64(1, 32768 / ((p1 - p0) * j.kvol));
+    nni_parallel_for(pool, channels, grain, col2im_task, &j);
+}
+
+void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, int64_t ld,
+                   float *y, nni_pool *pool)
+{
+    if (p1 <= p0 || channels <= 0)
+        return;
+    patch_job j = {.g = g, .kvol = kernel_volume(g), .ivol = image_volume(g), .p0 = p0, .p1 = p1, .colr = col, .y = y,
+                   .ld = ld};
     int64_t grain = max64(1, 32768 / ((p1 - p0) * j.kvol));
     nni_parallel_for(pool, channels, grain, col2im_task, &j);
 }

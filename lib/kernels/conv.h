@@ -46,6 +46,12 @@ void nni_im2col_packed(const nni_conv_geom *g, int64_t channels, const float *x,
 void nni_col2im(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, float *y,
                 nni_pool *pool);
 
+/** nni_im2col / nni_col2im with a row stride `ld` >= p1 - p0 for col (several images side by side). */
+void nni_im2col_ld(const nni_conv_geom *g, int64_t channels, const float *x, int64_t p0, int64_t p1, float *col,
+                   int64_t ld, nni_pool *pool);
+void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, int64_t p0, int64_t p1, int64_t ld,
+                   float *y, nni_pool *pool);
+
 /**
  * Depthwise 2-D convolution of `planes` output planes (batch * M): output
  * plane q reads input plane q / mult with kernel plane q % M (M = output

@@ -34,8 +34,10 @@ static nn_status select_layers(nn_model *m, int32_t select, const char *name, ui
     bool found = false;
     switch (select) {
     case NN_SELECT_ALL:
+        /* "freeze all" leaves a head made by nn_replace_head trainable: that
+         * is the transfer-learning recipe (frozen backbone, new head). */
         for (int32_t v = 0; v < g->n_values; v++)
-            if (is_param_value(g, v))
+            if (is_param_value(g, v) && !(factor == 0.0f && g->values[v].is_new_head))
                 g->values[v].lr_factor = factor;
         return NN_OK;
     case NN_SELECT_FIRST:

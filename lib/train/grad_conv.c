@@ -1,6 +1,6 @@
 /*
- * grad_conv.c — backward of Conv (any group count, strides, pads,
- * dilations, 1-D to 6-D). Per image and group, with the forward's
+ * grad_conv.c — backward of Conv and ConvTranspose (any group count,
+ * strides, pads, dilations, 1-D to 6-D). Per image and group, with the forward's
  * Y_g = W_g * cols(X_g):
  *   dW_g += dY_g * cols(X_g)^T    (im2col + GEMM)
  *   dX_g += col2im(W_g^T * dY_g)  (GEMM + col2im)
@@ -256,6 +256,13 @@ static nn_status depthwise_backward(nni_gradctx *gc, const nni_conv_shape *sh, c
 
 /* ---- the GEMM path ---- */
 
+/*
+ * Small images (deep layers: 14x14, 7x7) make thin GEMMs when taken one at a
+ * time, so up to `nb` whole images go side by side in the columns (row
+ * stride P = nb * yvol): dY is gathered into [Mg x P], the columns of all nb
+ * images fill one [Kg x P] matrix, and each product is one wide GEMM.
+ * Larger images run one at a time in column chunks, as in the forward.
+ */
 static nn_status gemm_backward(nni_gradctx *gc, const nni_conv_shape *sh, const float *x, const float *w,
                                const float *dy, float *dx, float *dwt)
 {
@@ -265,34 +272,76 @@ static nn_status gemm_backward(nni_gradctx *gc, const nni_conv_shape *sh, const 
     for (int32_t d = 0; d < nd; d++)
         if (sh->g.stride[d] != 1 || sh->g.pad[d] != 0 || sh->g.in[d] != sh->g.out[d])
             pointwise = false;
-    const int64_t Mg = sh->Mg, Cg = sh->Cg, Kg = Cg * sh->kvol, yvol = sh->yvol, xvol = sh->xvol;
+    const int64_t Mg = sh->Mg, Cg = sh->Cg, Kg = Cg * sh->kvol, yvol = sh->yvol, xvol = sh->xvol, N = sh->N;
     int64_t chunk = yvol;
-    if (!pointwise && Kg * chunk > COL_BUDGET)
+    if (Kg * chunk > COL_BUDGET)
         chunk = COL_BUDGET / Kg < 256 ? 256 : COL_BUDGET / Kg;
     chunk = min64(chunk, yvol);
+    int64_t nb = 1;
+    if (chunk == yvol && N > 1)
+        nb = max64(1, min64(N, 2 * COL_BUDGET / max64(1, max64(Kg, Mg) * yvol)));
+    const int64_t P = nb > 1 ? nb * yvol : chunk; /* widest column block */
     const int32_t threads = nni_pool_threads(pool);
     size_t ws_bytes = 0;
-    const int64_t lens[2] = {chunk, yvol % chunk ? yvol % chunk : chunk};
-    for (int t = 0; t < 2; t++) {
-        size_t a = nni_sgemm_workspace(Mg, Kg, lens[t], threads);   /* dW: Mg x Kg over positions */
-        size_t b = nni_sgemm_workspace(Kg, lens[t], Mg, threads);   /* columns: Kg x positions over Mg */
+    const int64_t lens[3] = {P, yvol % chunk ? yvol % chunk : chunk, (N % nb ? N % nb : nb) * yvol};
+    for (int t = 0; t < 3; t++) {
+        size_t a = nni_sgemm_workspace(Mg, Kg, lens[t], threads); /* dW: Mg x Kg over positions */
+        size_t b = nni_sgemm_workspace(Kg, lens[t], Mg, threads); /* columns: Kg x positions over Mg */
         ws_bytes = a > ws_bytes ? a : ws_bytes;
         ws_bytes = b > ws_bytes ? b : ws_bytes;
     }
-    size_t col_bytes = pointwise ? 0 : align64((size_t)Kg * (size_t)chunk * sizeof(float));
-    char *scratch = nni_grad_scratch(gc, col_bytes + ws_bytes);
+    const bool need_col = !pointwise || nb > 1;
+    const size_t col_bytes = need_col ? align64((size_t)Kg * (size_t)P * sizeof(float)) : 0;
+    const size_t dyb_bytes = nb > 1 ? align64((size_t)Mg * (size_t)P * sizeof(float)) : 0;
+    char *scratch = nni_grad_scratch(gc, col_bytes + dyb_bytes + ws_bytes);
     if (!scratch)
-        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution backward scratch", col_bytes + ws_bytes);
-    float *col = (float *)scratch;
-    void *ws = scratch + col_bytes;
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution backward scratch",
+                         col_bytes + dyb_bytes + ws_bytes);
+    float *col = (float *)scratch, *dyb = (float *)(scratch + col_bytes);
+    void *ws = scratch + col_bytes + dyb_bytes;
 
-    for (int64_t n = 0; n < sh->N; n++)
-        for (int64_t gi = 0; gi < sh->group; gi++) {
-            const float *xg = x + (n * sh->C + gi * Cg) * xvol;
-            const float *wg = w + gi * Mg * Kg;
-            const float *dyg = dy + (n * sh->M + gi * Mg) * yvol;
-            float *dxg = dx ? dx + (n * sh->C + gi * Cg) * xvol : NULL;
-            float *dwg = dwt ? dwt + gi * Mg * Kg : NULL;
+    for (int64_t gi = 0; gi < sh->group; gi++) {
+        const float *wg = w + gi * Mg * Kg;
+        float *dwg = dwt ? dwt + gi * Mg * Kg : NULL;
+        for (int64_t n0 = 0; n0 < N; n0 += nb) {
+            const int64_t cnt = min64(nb, N - n0);
+            if (cnt > 1) { /* several whole images side by side */
+                const int64_t Pb = cnt * yvol;
+                for (int64_t i = 0; i < cnt; i++)
+                    for (int64_t m = 0; m < Mg; m++)
+                        memcpy(dyb + m * Pb + i * yvol, dy + ((n0 + i) * sh->M + gi * Mg + m) * yvol,
+                               (size_t)yvol * sizeof(float));
+                if (dwg) {
+                    for (int64_t i = 0; i < cnt; i++) {
+                        const float *xg = x + ((n0 + i) * sh->C + gi * Cg) * xvol;
+                        if (pointwise)
+                            for (int64_t c = 0; c < Cg; c++)
+                                memcpy(col + c * Pb + i * yvol, xg + c * xvol, (size_t)yvol * sizeof(float));
+                        else
+                            nni_im2col_ld(&sh->g, Cg, xg, 0, yvol, col + i * yvol, Pb, pool);
+                    }
+                    nni_sgemm_ws(false, true, Mg, Kg, Pb, 1.0f, dyb, Pb, col, Pb, 1.0f, dwg, Kg, ws, pool);
+                }
+                if (dx) {
+                    nni_sgemm_ws(true, false, Kg, Pb, Mg, 1.0f, wg, Kg, dyb, Pb, 0.0f, col, Pb, ws, pool);
+                    for (int64_t i = 0; i < cnt; i++) {
+                        float *dxg = dx + ((n0 + i) * sh->C + gi * Cg) * xvol;
+                        if (pointwise)
+                            for (int64_t c = 0; c < Cg; c++) {
+                                float *restrict d = dxg + c * xvol;
+                                const float *restrict sp = col + c * Pb + i * yvol;
+                                for (int64_t p = 0; p < yvol; p++)
+                                    d[p] += sp[p];
+                            }
+                        else
+                            nni_col2im_ld(&sh->g, Cg, col + i * yvol, 0, yvol, Pb, dxg, pool);
+                    }
+                }
+                continue;
+            }
+            const float *xg = x + (n0 * sh->C + gi * Cg) * xvol;
+            const float *dyg = dy + (n0 * sh->M + gi * Mg) * yvol;
+            float *dxg = dx ? dx + (n0 * sh->C + gi * Cg) * xvol : NULL;
             if (pointwise) {
                 if (dwg)
                     nni_sgemm_ws(false, true, Mg, Cg, yvol, 1.0f, dyg, yvol, xg, xvol, 1.0f, dwg, Cg, ws, pool);
@@ -312,6 +361,56 @@ static nn_status gemm_backward(nni_gradctx *gc, const nni_conv_shape *sh, const 
                 }
             }
         }
+    }
+    return NN_OK;
+}
+
+/* ---- ConvTranspose: the forward is Y_g = col2im(W_g^T * X_g); its adjoint
+ * reads columns of dY with im2col (image = Y, columns = X positions):
+ *   dX_g += W_g * cols(dY_g)      dW_g += X_g * cols(dY_g)^T ---- */
+
+static nn_status transpose_backward(nni_gradctx *gc, const nni_conv_shape *sh, const float *x, const float *w,
+                                    const float *dy, float *dx, float *dwt)
+{
+    nni_pool *pool = gc->fwd.pool;
+    const int64_t Cg = sh->Cg, Mg = sh->Mg, rows = Mg * sh->kvol, xvol = sh->xvol, yvol = sh->yvol;
+    if (xvol == 0 || Cg == 0)
+        return NN_OK;
+    int64_t chunk = xvol;
+    if (rows * chunk > COL_BUDGET)
+        chunk = COL_BUDGET / rows < 64 ? 64 : COL_BUDGET / rows;
+    chunk = min64(chunk, xvol);
+    const int32_t threads = nni_pool_threads(pool);
+    size_t ws_bytes = 0;
+    const int64_t lens[2] = {chunk, xvol % chunk ? xvol % chunk : chunk};
+    for (int t = 0; t < 2; t++) {
+        size_t a = nni_sgemm_workspace(Cg, lens[t], rows, threads); /* dX: Cg x positions over rows */
+        size_t b = nni_sgemm_workspace(Cg, rows, lens[t], threads); /* dW: Cg x rows over positions */
+        ws_bytes = a > ws_bytes ? a : ws_bytes;
+        ws_bytes = b > ws_bytes ? b : ws_bytes;
+    }
+    const size_t col_bytes = align64((size_t)rows * (size_t)chunk * sizeof(float));
+    char *scratch = nni_grad_scratch(gc, col_bytes + ws_bytes);
+    if (!scratch)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution backward scratch", col_bytes + ws_bytes);
+    float *col = (float *)scratch;
+    void *ws = scratch + col_bytes;
+    for (int64_t n = 0; n < sh->N; n++)
+        for (int64_t gi = 0; gi < sh->group; gi++) {
+            const float *xg = x + (n * sh->C + gi * Cg) * xvol;
+            const float *wg = w + gi * Cg * rows;
+            const float *dyg = dy + (n * sh->M + gi * Mg) * yvol;
+            for (int64_t p0 = 0; p0 < xvol; p0 += chunk) {
+                const int64_t p1 = min64(p0 + chunk, xvol), np = p1 - p0;
+                nni_im2col(&sh->g, Mg, dyg, p0, p1, col, pool);
+                if (dx)
+                    nni_sgemm_ws(false, false, Cg, np, rows, 1.0f, wg, rows, col, np, 1.0f,
+                                 dx + (n * sh->C + gi * Cg) * xvol + p0, xvol, ws, pool);
+                if (dwt)
+                    nni_sgemm_ws(false, true, Cg, rows, np, 1.0f, xg + p0, xvol, col, np, 1.0f, dwt + gi * Cg * rows,
+                                 rows, ws, pool);
+            }
+        }
     return NN_OK;
 }
 
@@ -328,8 +427,6 @@ nn_status nni_grad_conv(nni_gradctx *g)
     nni_conv_shape sh;
     if ((st = nni_conv_resolve(c, &sh)) != NN_OK)
         return st;
-    if (sh.transpose)
-        return nni_error(NN_E_UNSUPPORTED, "backward of ConvTranspose is not supported");
     if (nni_tensor_count(dyt) != sh.N * sh.M * sh.yvol)
         return nni_error(NN_E_SHAPE, "output gradient has %lld elements, expected %lld", (long long)nni_tensor_count(dyt),
                          (long long)(sh.N * sh.M * sh.yvol));
@@ -343,6 +440,8 @@ nn_status nni_grad_conv(nni_gradctx *g)
     }
     if (!dx && !dw)
         return NN_OK;
+    if (sh.transpose)
+        return transpose_backward(g, &sh, x, w, dy, dx, dw);
     if (sh.Cg == 1 && sh.g.nd <= 2)
         return depthwise_backward(g, &sh, x, w, dy, dx, dw);
     return gemm_backward(g, &sh, x, w, dy, dx, dw);

@@ -81,6 +81,10 @@ nn_status nni_tr_analyze(const nni_graph *g, const nn_trainer_options *o, tr_ana
         const nni_node *n = &g->nodes[i];
         if (n->dead)
             continue;
+        /* Shape and Size read only their input's shape: no gradient flows
+         * through them, and their integer outputs start shape chains. */
+        if (n->op->flags & NNI_OP_SHAPE_ONLY)
+            continue;
         bool any = false;
         for (int32_t k = 0; k < n->n_in; k++)
             if (n->in[k] >= 0 && anc[n->in[k]])

@@ -302,6 +302,15 @@ NN_API float nn_trainer_learning_rate(const nn_trainer *t) { return t ? current_
 NN_API uint64_t nn_trainer_step_count(const nn_trainer *t) { return t ? t->steps : 0; }
 NN_API float nn_trainer_accuracy(const nn_trainer *t) { return t ? t->accuracy : -1.0f; }
 
+NN_API nn_status nn_trainer_clear_cache(nn_trainer *t)
+{
+    nni_error_clear();
+    if (!t)
+        return nni_error(NN_E_INVALID_ARG, "nn_trainer_clear_cache: trainer is NULL");
+    nni_tr_cache_clear(t->cache);
+    return NN_OK;
+}
+
 NN_API nn_status nn_trainer_get_stats(const nn_trainer *t, nn_trainer_stats *s)
 {
     nni_error_clear();

@@ -129,7 +129,9 @@ def main():
     for e in errors:
         print("symbols: " + e)
     if errors:
-        print("symbols: %d problem(s)" % len(errors))
+        print("symbols: %d problem(s). A new function needs its name in lib/nn.map (the node of the"
+              " release it appears in), a row in docs/symbols.md and, for the Python bindings, a"
+              " prototype in bindings/python/nn/_lib.py; then tools/abi/update-baseline.sh" % len(errors))
         return 1
     print("symbols: %d functions agree across %s" % (len(hdr), checked))
     return 0

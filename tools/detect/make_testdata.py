@@ -274,11 +274,38 @@ def write_case(out, name, c, seed):
     print(f"{name}: {len(dets)} detections (attempt {attempt + 1})")
 
 
+def write_white_model(out):
+    """white.onnx: a yolov3-family ONNX model whose objectness is "the pixel is
+    white" (1x1 Conv, 1-pixel anchors, metadata, no nn.input.resize: nn's
+    letterbox), and white.png: a 64x32 image with a white 8x8 square at
+    x 16..24, y 8..16. Its 16 detections must tile the square exactly."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from scenes import write_png
+    w = np.zeros((6, 3, 1, 1), np.float32)
+    w[4, 0, 0, 0] = 20
+    b = np.array([0, 0, 0, 0, -10, 5], np.float32)
+    g = helper.make_graph([helper.make_node("Conv", ["x", "W", "B"], ["y"])], "white",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 32, 32])],
+                          [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    for k, v in {"nn.detect.family": "yolov3", "nn.detect.anchors": "1,1", "nn.detect.masks": "0",
+                 "nn.detect.classes": "1", "nn.labels": "square"}.items():
+        m.metadata_props.add(key=k, value=v)
+    onnx.save(m, os.path.join(out, "white.onnx"))
+    img = np.zeros((32, 64, 3), np.uint8)
+    img[8:16, 16:24] = 255
+    write_png(os.path.join(out, "white.png"), img)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "test", "data",
                                                               "detect")
     for i, (name, c) in enumerate(sorted(CASES.items())):
         write_case(out, name, c, 1000 + i)
+    write_white_model(out)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,21 @@ static void usage(FILE *f)
             "                                   top-K classes of PNG/JPEG images (see classify --help)\n"
             "  eval MODEL --data DIR [--threads N] [same overrides]\n"
             "                                   accuracy and confusion matrix over DIR/<class>/<images>\n"
+            "  train MODEL --data DIR --out OUT.onnx [--replace-head] [--freeze N|all] [--epochs E]\n"
+            "        [--batch B] [--lr LR] [--optimizer sgd|adam] [--momentum M] [--class-weights auto|LIST]\n"
+            "        [--seed S] [--plot loss.png] [--no-cache]\n"
+            "                                   fine-tune on DIR/<class>/<images> (see train --help)\n"
+            "  detect MODEL IMAGE... [--out FILE.png] [--json] [--conf T] [--iou T] [--max N] [--agnostic]\n"
+            "                                   objects in PNG/JPEG images: boxes in image pixels, labels,\n"
+            "                                   scores; --out draws them (see detect --help)\n"
+            "  eval-detect MODEL --data DIR [--conf T] [--iou T] [...]\n"
+            "                                   mAP@0.5 (VOC all-point AP) over DIR's images with YOLO-format\n"
+            "                                   .txt labels beside them\n"
             "  ops                              list the ONNX operators nn supports\n"
-            "  version                          print the library version\n");
+            "  version                          print the library version\n"
+            "\n"
+            "Every MODEL may be ONNX or a darknet .cfg; --weights FILE names its .weights (default: the\n"
+            "cfg's name with .weights).\n");
 }
 
 int tool_fail(const char *what)
@@ -43,10 +56,16 @@ int tool_fail(const char *what)
     return 1;
 }
 
+/* --weights FILE, taken out of argv by main() for every command */
+static const char *weights_path;
+
 nn_model *tool_load(const char *path)
 {
     nn_model *m = NULL;
-    if (nn_model_load(path, NULL, &m) != NN_OK) {
+    nn_load_options o;
+    nn_load_options_init(&o, NN_LOAD_OPTIONS_VERSION);
+    o.weights_path = weights_path;
+    if (nn_model_load(path, &o, &m) != NN_OK) {
         fprintf(stderr, "nn-tool: %s\n", nn_last_error());
         return NULL;
     }
@@ -69,6 +88,21 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    /* --weights FILE applies to every command's model */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--weights") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "nn-tool: --weights needs a file\n");
+                return 2;
+            }
+            weights_path = argv[++i];
+            continue;
+        }
+        argv[kept++] = argv[i];
+    }
+    argc = kept;
+    argv[argc] = NULL;
     const char *cmd = argv[1];
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 1, argv + 1);
@@ -88,6 +122,12 @@ int main(int argc, char **argv)
         return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "detect") == 0)
+        return cmd_detect(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval-detect") == 0)
+        return cmd_eval_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "ops") == 0) {
         for (uint32_t i = 0; i < nn_supported_op_count(); i++)
             printf("%s\n", nn_supported_op_name(i));

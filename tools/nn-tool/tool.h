@@ -16,10 +16,13 @@ int cmd_replace_head(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
+int cmd_eval_detect(int argc, char **argv);
 
 /** Print "nn-tool: <what>: <nn_last_error()>" to stderr; returns 1. */
 int tool_fail(const char *what);
-/** Load a model with default options, printing the error on failure. */
+/** Load a model (with the --weights file if given), printing the error on failure. */
 nn_model *tool_load(const char *path);
 /** Print a tensor's shape as [a,b,c] into buf. */
 const char *tool_shape(const nn_tensor *t, char *buf, size_t cap);

@@ -244,3 +244,18 @@ case("concat_channels", "Concat", [randn(2, 3, 4, 4), randn(2, 5, 4, 4), randn(2
 case("pad_reflect", "Pad", [randn(2, 3, 5, 6), torch.tensor([0, 0, 1, 2, 0, 0, 2, 1])],
      lambda x, p: F.pad(x, (2, 1, 1, 2), mode="reflect"), attrs=dict(mode="reflect"))
 case("gather_rows", "Gather", [randn(5, 4), torch.tensor([3, 0, 3, -1])], lambda x, i: x[i % 5], attrs=dict(axis=0))
+
+# ---- ConvTranspose (last: the cases above keep their random draws) ----
+
+
+def convt(name, x, w, b=None, stride=1, pad=0, outpad=0, dil=1, groups=1):
+    nd = x.dim() - 2
+    fn = lambda x, w, b=None: F.conv_transpose2d(x, w, b, stride, pad, outpad, groups, dil)
+    attrs = dict(strides=[stride] * nd, pads=[pad] * 2 * nd, output_padding=[outpad] * nd, dilations=[dil] * nd,
+                 group=groups)
+    case(name, "ConvTranspose", [x, w] + ([b] if b is not None else []), fn, attrs=attrs)
+
+
+convt("convtranspose_s2", randn(2, 4, 5, 6), randn(4, 3, 3, 3), randn(3), stride=2, pad=1, outpad=1)
+convt("convtranspose_grouped", randn(2, 4, 4, 4), randn(4, 2, 4, 4), None, stride=2, pad=1, groups=2)
+convt("convtranspose_dilated", randn(1, 3, 5, 5), randn(3, 2, 3, 3), randn(2), dil=2)

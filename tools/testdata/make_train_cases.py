@@ -158,6 +158,18 @@ class ResBlock(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
 
 
+class ShapeChain(nn.Module):
+    """x.view(x.size(0), -1): a Shape -> Gather -> Concat -> Reshape chain computed at run time."""
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 5 * 5, 3)
+
+    def forward(self, x):
+        h = F.relu(self.conv(x))
+        return self.fc(h.view(h.size(0), -1))
+
+
 def torch_logits(model, x, ends_in_softmax):
     if ends_in_softmax:
         # the same network without the final softmax
@@ -290,6 +302,8 @@ def main():
                frozen=("conv1.weight", "bn1.weight", "bn1.bias"))
     write_case("resnet_block_bn_train", ResBlock(), batches((3, 16, 16), 3, 3, n=4),
                {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "batchnorm": "train", "weight_decay": 1e-4})
+    write_case("shape_chain_reshape", ShapeChain(), batches((2, 5, 5), 3, 2, n=3),
+               {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9})
     write_case("grouped_concat_pool", Branches(), batches((4, 6, 6), 4, 3, n=3),
                {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": 1})
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check that models nn saves are valid ONNX that ONNX Runtime runs like nn.
 
-  check_save.py --nn-tool PATH [--work DIR] [--tol 1e-4] [--no-edits] MODEL_OR_CASE_DIR...
+  check_save.py --nn-tool PATH [--work DIR] [--tol 1e-4 | --range-tol T] [--no-edits] MODEL_OR_CASE_DIR...
 
 Each argument is a model.onnx file, a folder holding one (a zoo case:
 test_data_set_0/input_*.pb are used as inputs when present, otherwise seeded
@@ -149,7 +149,10 @@ def check_variant(args, name, variant, model_src, case_dir, work, edit_cmd):
         note = 'nn(saved) == nn(original); '
     ort = ort_outputs(case)
     d = max_diff(ort, nn_saved)
-    ok = d <= args.tol and all(np.all(np.isfinite(o)) for o in ort)
+    tol = args.tol
+    if args.range_tol is not None:
+        tol = args.range_tol * max([1.0] + [float(o.max() - o.min()) for o in ort if o.size])
+    ok = d <= tol and all(np.all(np.isfinite(o)) for o in ort)
     shape = 'x'.join(map(str, nn_saved[0].shape))
     return (name, variant, d, ('ok' if ok else 'FAIL') + ' (%soutput %s)' % (note, shape))
 
@@ -159,7 +162,10 @@ def main():
     ap.add_argument('models', nargs='+')
     ap.add_argument('--nn-tool', required=True)
     ap.add_argument('--work', help='keep the saved models here (default: a temporary folder)')
-    ap.add_argument('--tol', type=float, default=1e-4)
+    ap.add_argument('--tol', type=float, default=1e-4, help='max |ORT - nn| allowed (absolute)')
+    ap.add_argument('--range-tol', type=float,
+                    help='instead of --tol: allow this fraction of the output range (max - min, at least 1), '
+                         'for outputs of large magnitude such as raw detection heads')
     ap.add_argument('--no-edits', action='store_true', help='only check the plain save')
     ap.add_argument('--markdown', action='store_true')
     args = ap.parse_args()

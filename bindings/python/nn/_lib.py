@@ -143,6 +143,19 @@ class TrainerStats(ctypes.Structure):
         ("cache_disk_bytes", ctypes.c_uint64),
         ("prefix_layers", ctypes.c_uint32),
         ("reserved_u32", ctypes.c_uint32),
+class DetectOptions(ctypes.Structure):
+    """struct nn_detect_options (NN_DETECT_OPTIONS_VERSION 1)."""
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("family", ctypes.c_int32),
+        ("score_threshold", ctypes.c_float),
+        ("iou_threshold", ctypes.c_float),
+        ("class_agnostic", ctypes.c_int32),
+        ("max_detections", ctypes.c_uint32),
+        ("input_width", ctypes.c_int32),
+        ("input_height", ctypes.c_int32),
+        ("labels", ctypes.c_char_p),
+        ("preprocess", ctypes.POINTER(PreprocessOptions)),
     ]
 
 
@@ -156,6 +169,7 @@ PREPROCESS_OPTIONS_VERSION = 1
 CLASSIFY_OPTIONS_VERSION = 1
 TRAINER_OPTIONS_VERSION = 1
 TRAINER_STATS_VERSION = 1
+DETECT_OPTIONS_VERSION = 1
 
 # name: (restype, [argtypes]). Handles are void pointers (opaque structs).
 PROTOTYPES = {
@@ -273,6 +287,15 @@ PROTOTYPES = {
     "nn_train_step_cached": (c_status, [p_void, p_void, p_void, ctypes.POINTER(u64), p_void,
                                         ctypes.POINTER(ctypes.c_float)]),
     "nn_trainer_get_stats": (c_status, [p_void, ctypes.POINTER(TrainerStats)]),
+    "nn_trainer_clear_cache": (c_status, [p_void]),
+    # detection
+    "nn_image_save": (c_status, [p_void, p_char]),
+    "nn_detect_options_init": (c_status, [ctypes.POINTER(DetectOptions), u32]),
+    "nn_detect": (c_status, [p_void, p_void, ctypes.POINTER(DetectOptions), pp_void]),
+    "nn_detections_free": (None, [p_void]),
+    "nn_detections_count": (u32, [p_void]),
+    "nn_detections_get": (c_status, [p_void, u32] + [ctypes.POINTER(ctypes.c_float)] * 5 +
+                          [ctypes.POINTER(u32), pp_char]),
     # capabilities, memory
     "nn_supported_op_count": (u32, []),
     "nn_supported_op_name": (p_char, [u32]),

@@ -112,7 +112,7 @@ def test_every_header_function_is_declared():
     header = open(os.path.join(REPO, "include", "nn.h")).read()
     declared = set(re.findall(r"^NN_API\b[^;(]*?\b(nn_\w+)\s*\(", header, re.M))
     assert declared, "no declarations parsed"
-    assert declared - set(PROTOTYPES) == set(), "functions without ctypes prototypes"
+    assert declared - set(PROTOTYPES) == set(), "nn.h functions without a ctypes prototype in nn/_lib.py PROTOTYPES"
     assert set(PROTOTYPES) - declared == set(), "prototypes for functions not in nn.h"
 
 
@@ -150,7 +150,8 @@ def _ctype_of(decl, is_param):
                "nn_image_options": _lib.ImageOptions, "nn_preprocess_options": _lib.PreprocessOptions,
                "nn_classify_options": _lib.ClassifyOptions, "nn_trainer_options": _lib.TrainerOptions,
                "nn_trainer_stats": _lib.TrainerStats,
-               "nn_replace_input_options": _lib.ReplaceInputOptions}
+               "nn_replace_input_options": _lib.ReplaceInputOptions,
+               "nn_detect_options": _lib.DetectOptions}
     if stars == 0:
         return None if base == "void" else scalars[base]
     if base == "char":
@@ -185,6 +186,9 @@ def test_options_struct_layout():
     assert LoadOptions.weights_path.offset == 32
     from nn._lib import ImageOptions, PreprocessOptions, ClassifyOptions
     assert ctypes.sizeof(ImageOptions) == 24
+    from nn._lib import DetectOptions
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert ctypes.sizeof(DetectOptions) == 48 and DetectOptions.labels.offset == 32
     assert ctypes.sizeof(PreprocessOptions) == 72 and PreprocessOptions.std.offset == 48
     if ctypes.sizeof(ctypes.c_void_p) == 8:
         assert ctypes.sizeof(ClassifyOptions) == 32 and ClassifyOptions.preprocess.offset == 24

@@ -11,7 +11,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-45}
 [ $# -gt 0 ] && shift
-targets=${*:-"onnx onnx_graph darknet png jpeg tensor"}
+targets=${*:-"onnx onnx_graph meta darknet png jpeg tensor"}
 build=${NN_FUZZ_BUILD:-$root/build/fuzz}
 jobs=${NN_FUZZ_JOBS:-1}
 cc=${CC:-clang}

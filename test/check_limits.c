@@ -682,6 +682,43 @@ START_TEST(test_darknet_limits)
 }
 END_TEST
 
+/* An input declared huge but never materialized (only its shape is read)
+ * loads; preprocessing an image for it is refused before allocating. */
+START_TEST(test_preprocess_limits)
+{
+    int64_t big[] = {1, 3, 60000, 60000};
+    pbw g = {0};
+    const char *in[] = {"X"}, *out[] = {"S"};
+    pbw node = pbw_node("Shape", 1, in, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw vi = pbw_value_info("X", F32, 4, big);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    pbw vo = pbw_value_info("S", I64, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    /* darknet-style letterboxing, so that nn_detect takes its own path */
+    pbw meta = {0};
+    pbw_str(&meta, 1, "nn.detect.letterbox");
+    pbw_str(&meta, 2, "darknet");
+    pbw m = pbw_model(&g, 13);
+    pbw_msg(&m, 14, &meta);
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, NULL, &model));
+    pbw_free(&m);
+    nn_image *im;
+    ck_assert_ok(nn_image_create(4, 4, 3, NN_DTYPE_UINT8, NULL, &im));
+    nn_tensor *t;
+    ck_assert_nn(nn_image_to_tensor(model, (const nn_image *const *)&im, 1, NULL, &t), NN_E_LIMIT);
+    ck_assert_msg(strstr(nn_last_error(), "max_tensor_elements") != NULL, "%s", nn_last_error());
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    nn_detections *d;
+    ck_assert_nn(nn_detect(s, im, NULL, &d), NN_E_LIMIT);
+    nn_session_free(s);
+    nn_image_free(im);
+    nn_model_free(model);
+}
+END_TEST
+
 /* ---- models made from loaded ones ---- */
 
 static uint8_t *param_bytes(const nn_model *m, size_t *size)
@@ -789,6 +826,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_inconsistent_graphs);
     tcase_add_test(tc, test_bad_attributes);
     tcase_add_test(tc, test_clone_keeps_limits);
+    tcase_add_test(tc, test_preprocess_limits);
     tcase_add_test(tc, test_train_bad_labels);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("files");

@@ -265,6 +265,33 @@ START_TEST(test_onnx_models)
 }
 END_TEST
 
+typedef struct detect_ctx {
+    nn_model *model;
+    nn_session *session;
+    nn_image *image;
+    nn_detections *result;
+} detect_ctx;
+
+static nn_status do_detect(void *p)
+{
+    detect_ctx *c = p;
+    nn_detect_options o;
+    nn_detect_options_init(&o, NN_DETECT_OPTIONS_VERSION);
+    o.score_threshold = 0.0f; /* keep everything: the most allocations */
+    c->result = (nn_detections *)1;
+    nn_status st = nn_detect(c->session, c->image, &o, &c->result);
+    if (st != NN_OK)
+        ck_assert_ptr_null(c->result);
+    return st;
+}
+
+static void undo_detect(void *p)
+{
+    detect_ctx *c = p;
+    nn_detections_free(c->result);
+    c->result = NULL;
+}
+
 /* A darknet network with every common layer and a YOLO head, plus labels. */
 START_TEST(test_darknet)
 {
@@ -295,6 +322,18 @@ START_TEST(test_darknet)
     fputs("cat\ndog\n", f);
     fclose(f);
     sweep_model("darknet net.cfg", cfg, false);
+    /* detection through its YOLO head */
+    detect_ctx dc = {0};
+    ck_assert_ok(nn_model_load(cfg, NULL, &dc.model));
+    nn_session_options so;
+    nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
+    so.num_threads = 1;
+    ck_assert_ok(nn_session_create(dc.model, &so, &dc.session));
+    ck_assert_ok(nn_image_load(test_data_path("images/rgb8.png"), NULL, &dc.image));
+    sweep("detect darknet net.cfg", do_detect, undo_detect, &dc);
+    nn_image_free(dc.image);
+    nn_session_free(dc.session);
+    nn_model_free(dc.model);
     unlink(cfg);
     unlink(weights);
     unlink(names);

@@ -5,7 +5,9 @@
  * changing batch sizes (so sessions re-plan while others run); every output
  * must be bit-identical to the single-threaded reference. Other threads load
  * models, decode images and fail calls meanwhile: nn_last_error() stays
- * per thread. Built with -DNN_TSAN=ON this suite is the ThreadSanitizer run.
+ * per thread. A trainer thread fine-tunes a clone of a model while 8 threads
+ * run the original, whose outputs must not move. Built with -DNN_TSAN=ON
+ * this suite is the ThreadSanitizer run.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -217,6 +219,79 @@ static void stress(model_case *mc, double seconds)
     fflush(stdout);
 }
 
+static double seconds(void);
+
+/* Training on a clone while 8 threads run the original: the original's
+ * outputs stay bit-identical throughout, the clone learns. */
+typedef struct trainer_job {
+    nn_model *model;
+    nn_tensor *x, *y;
+    double until;
+    long steps;
+    float first_loss, last_loss;
+    char failure[256];
+} trainer_job;
+
+static void *run_trainer(void *arg)
+{
+    trainer_job *j = arg;
+    nn_trainer_options o;
+    nn_trainer_options_init(&o, NN_TRAINER_OPTIONS_VERSION);
+    o.optimizer = NN_OPTIMIZER_ADAM;
+    o.batchnorm = NN_BN_TRAIN;
+    o.num_threads = 2;
+    nn_trainer *t = NULL;
+    if (nn_trainer_create(j->model, &o, &t) != NN_OK) {
+        snprintf(j->failure, sizeof j->failure, "trainer: %s", nn_last_error());
+        return NULL;
+    }
+    for (long i = 0; now() < j->until || i < 3; i++) {
+        float loss;
+        if (nn_train_step(j->model, t, j->x, j->y, &loss) != NN_OK) {
+            snprintf(j->failure, sizeof j->failure, "step %ld: %s", i, nn_last_error());
+            break;
+        }
+        if (i == 0)
+            j->first_loss = loss;
+        j->last_loss = loss;
+        j->steps++;
+    }
+    nn_trainer_free(t);
+    return NULL;
+}
+
+START_TEST(test_training_beside_inference)
+{
+    model_case mc = {.name = "train/conv_bn_train", .batched = true, .threads = 1};
+    ck_assert_ok(nn_model_load(test_data_path("train/conv_bn_train/model.onnx"), NULL, &mc.model));
+    prepare(&mc);
+    trainer_job j = {0};
+    ck_assert_ok(nn_model_clone(mc.model, &j.model));
+    ck_assert_ok(nn_tensor_read_file(test_data_path("train/conv_bn_train/input_0.pb"), &j.x));
+    ck_assert_ok(nn_tensor_read_file(test_data_path("train/conv_bn_train/labels_0.pb"), &j.y));
+    double secs = seconds();
+    j.until = now() + secs;
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, run_trainer, &j), 0);
+    stress(&mc, secs);
+    pthread_join(th, NULL);
+    ck_assert_msg(j.failure[0] == '\0', "trainer: %s", j.failure);
+    ck_assert_msg(j.last_loss < j.first_loss, "the clone did not learn (loss %g -> %g)", (double)j.first_loss,
+                  (double)j.last_loss);
+    printf("%-28s beside it, %ld training steps on a clone (loss %.4f -> %.4f)\n", "", j.steps,
+           (double)j.first_loss, (double)j.last_loss);
+    /* the original still gives the reference */
+    nn_session *s = new_session(mc.model, 1);
+    ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&mc.in[0]));
+    ck_assert(memcmp(nn_tensor_data_const(nn_session_output(s, 0)), mc.ref[0], mc.ref_bytes[0]) == 0);
+    nn_session_free(s);
+    nn_tensor_free(j.x);
+    nn_tensor_free(j.y);
+    nn_model_free(j.model);
+    release(&mc);
+}
+END_TEST
+
 static double seconds(void)
 {
     const char *e = getenv("NN_STRESS_SECONDS");
@@ -258,6 +333,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_shared_models);
+    tcase_add_test(tc, test_training_beside_inference);
     suite_add_tcase(s, tc);
     return s;
 }

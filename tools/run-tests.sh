@@ -9,7 +9,7 @@
 #     the conformance suite again (the unit tests include the allocation-
 #     failure sweep check_oom under LeakSanitizer),
 #  5. a ThreadSanitizer build of the thread stress test (check_threads),
-#  6. fuzzing: each libFuzzer target for NN_FUZZ_SECONDS (default 40) under
+#  6. fuzzing: each libFuzzer target for NN_FUZZ_SECONDS (default 30) under
 #     ASan+UBSan (fuzz/run.sh; clang). NN_FUZZ_SECONDS=0 skips it.
 # Set NN_ZOO=all for the full zoo (several GB, slower); NN_AARCH64=1 adds the
 # aarch64 cross build and its unit tests under qemu-user (tools/cross/aarch64.sh).
@@ -55,9 +55,9 @@ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNN_WERROR=ON -DNN_T
 cmake --build build/tsan -j"$jobs" --target check_threads >/dev/null
 CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/test/check_threads
 
-if [ "${NN_FUZZ_SECONDS:-40}" != 0 ]; then
-  echo "== fuzzing (${NN_FUZZ_SECONDS:-40} s per target)"
-  fuzz/run.sh "${NN_FUZZ_SECONDS:-40}"
+if [ "${NN_FUZZ_SECONDS:-30}" != 0 ]; then
+  echo "== fuzzing (${NN_FUZZ_SECONDS:-30} s per target)"
+  fuzz/run.sh "${NN_FUZZ_SECONDS:-30}"
 fi
 if [ "${NN_AARCH64:-0}" = 1 ]; then
   echo "== aarch64 cross build under qemu-user"

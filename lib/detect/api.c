@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "api/model.h"
 #include "detect/detect.h"
 #include "exec/session.h"
 #include "image/image.h"
@@ -121,6 +122,14 @@ static nn_status preprocess(const nn_model *m, const nn_image *im, const nn_dete
         if (c != 3)
             return nni_error(NN_E_SHAPE, "darknet letterboxing feeds 3 channels, the model's input has %lld",
                              (long long)c);
+        /* the size comes from the model file: within its limits before allocating */
+        int64_t dims[4] = {1, 3, net_h, net_w};
+        nn_tensor shape = {0};
+        nn_status st = nni_tensor_set_shape(&shape, NN_DTYPE_FLOAT32, 4, dims);
+        if (st == NN_OK)
+            st = nni_check_tensor_limits(&m->graph.limits, &shape, "the input tensor");
+        if (st != NN_OK)
+            return st;
         nni_det_darknet_fit(im->width, im->height, net_w, net_h, fit);
         return darknet_input(im, net_w, net_h, input);
     }

@@ -206,6 +206,7 @@ nn_status nni_contract_resolve(const nn_model *m, const nn_preprocess_options *o
         if (c->std[i] == 0.0f)
             return nni_error(o.n_std > 0 ? NN_E_INVALID_ARG : NN_E_INVALID_MODEL, "std of channel %d is 0", i);
     c->batch = dims[0];
+    c->limits = m ? &m->graph.limits : NULL;
     c->filter = o.filter;
     c->pad_value = o.pad_value;
     c->crop_fraction = o.crop_fraction;

@@ -25,6 +25,7 @@ typedef struct nni_contract {
     int32_t width, height; /* 0 = take the first image's */
     float mean[3], std[3];
     float pad_value, crop_fraction;
+    const nni_limits *limits; /* the model's (its sizes come from the file), or NULL */
 } nni_contract;
 
 /**

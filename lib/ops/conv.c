@@ -8,6 +8,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/sgemm.h"
+#include "ops/fusion.h"
 #include "ops/op.h"
 #include "ops/resolve.h"
 
@@ -282,7 +283,8 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
  */
 typedef struct {
     const conv_shape *sh;
-    const float *x, *w, *bias;
+    const float *x, *w;
+    nni_epilogue epi; /* bias, fused BatchNormalization/residual/activation; rows = output channels */
     float *y;
     int64_t group;
     enum { CONV_POINTWISE, CONV_PACKED, CONV_PLAIN } mode;
@@ -302,28 +304,30 @@ static void conv_unit(const conv_plan *p, int64_t u, char *scratch, nni_pool *po
     float *yg = p->y + (n * sh->M + gi * sh->Mg) * sh->yvol + p0;
     float *col = (float *)scratch;
     void *ws = scratch + p->col_bytes;
-    float beta = 0.0f;
-    if (p->bias) {
-        for (int64_t m = 0; m < sh->Mg; m++) {
-            float v = p->bias[gi * sh->Mg + m], *row = yg + m * sh->yvol;
-            for (int64_t t = 0; t < p1 - p0; t++)
-                row[t] = v;
-        }
-        beta = 1.0f;
-    }
+    const float beta = 0.0f;
+    /* the epilogue of this unit's block of Y: rows are its group's channels, columns start at p0 */
+    nni_epilogue e = p->epi;
+    if (e.row_scale)
+        e.row_scale += gi * sh->Mg;
+    if (e.row_bias)
+        e.row_bias += gi * sh->Mg;
+    if (e.residual)
+        e.residual += (n * sh->M + gi * sh->Mg) * sh->yvol + p0;
+    e.ldr = sh->yvol;
     switch (p->mode) {
     case CONV_POINTWISE:
-        nni_sgemm_ws(false, false, sh->Mg, p1 - p0, sh->Cg, 1.0f, wg, sh->Cg, xg + p0, sh->xvol, beta, yg, sh->yvol,
-                     ws, pool);
+        nni_sgemm_ws_epi(false, false, sh->Mg, p1 - p0, sh->Cg, 1.0f, wg, sh->Cg, xg + p0, sh->xvol, beta, yg,
+                         sh->yvol, &e, ws, pool);
         break;
     case CONV_PACKED:
         nni_im2col_packed(&sh->g, sh->Cg, xg, p0, p1, p->nr, col, pool);
-        nni_sgemm_packed_ws(false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, beta, yg, sh->yvol, ws, pool);
+        nni_sgemm_packed_ws_epi(false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, beta, yg, sh->yvol, &e, ws,
+                                pool);
         break;
     case CONV_PLAIN:
         nni_im2col(&sh->g, sh->Cg, xg, p0, p1, col, pool);
-        nni_sgemm_ws(false, false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, p1 - p0, beta, yg, sh->yvol, ws,
-                     pool);
+        nni_sgemm_ws_epi(false, false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, p1 - p0, beta, yg, sh->yvol,
+                         &e, ws, pool);
         break;
     }
 }
@@ -359,6 +363,10 @@ static nn_status conv_run(nni_opctx *c)
     if (sh.yvol == 0 || sh.N == 0 || sh.M == 0)
         return NN_OK;
 
+    /* fused BatchNormalization: per-channel scale and shift, first in scratch */
+    const size_t epi_bytes = c->fusion && c->fusion->bn_scale ? align64((size_t)sh.M * 2 * sizeof(float)) : 0;
+    nni_epilogue epi;
+
     if (sh.Cg == 1 && nd <= 2) {
         nni_conv_geom g2 = sh.g;
         if (nd == 1) { /* a 1-D convolution is a 2-D one of height 1 */
@@ -368,16 +376,18 @@ static nn_status conv_run(nni_opctx *c)
             g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
             g2.pad[0] = 0;
         }
-        size_t bytes = nni_conv2d_depthwise_workspace(&g2, nni_pool_threads(c->pool));
-        void *ws = c->scratch(c, bytes);
+        size_t bytes = epi_bytes + nni_conv2d_depthwise_workspace(&g2, nni_pool_threads(c->pool));
+        char *ws = c->scratch(c, bytes);
         if (!ws)
             return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
-        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, c->in[0]->data, c->in[1]->data, bias, c->out[0]->data,
-                             ws, c->pool);
+        nni_fusion_epilogue(c, bias, sh.M, (float *)ws, &epi);
+        const bool fused = c->fusion != NULL;
+        nni_conv2d_depthwise_epi(&g2, sh.N * sh.M, sh.M, sh.Mg, c->in[0]->data, c->in[1]->data,
+                                 fused ? NULL : bias, fused ? &epi : NULL, c->out[0]->data, ws + epi_bytes, c->pool);
         return NN_OK;
     }
 
-    conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .bias = bias, .y = c->out[0]->data,
+    conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .y = c->out[0]->data,
                    .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
     bool pointwise = sh.kvol == 1;
     for (int32_t d = 0; d < nd; d++)
@@ -428,10 +438,12 @@ static nn_status conv_run(nni_opctx *c)
             p.ws_bytes = b;
     }
     p.ws_bytes = align64(p.ws_bytes);
-    size_t per = p.col_bytes + p.ws_bytes, total = per * (size_t)(by_unit ? threads : 1);
-    p.scratch = c->scratch(c, total);
-    if (!p.scratch)
+    size_t per = p.col_bytes + p.ws_bytes, total = epi_bytes + per * (size_t)(by_unit ? threads : 1);
+    char *buf = c->scratch(c, total);
+    if (!buf)
         return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", total);
+    nni_fusion_epilogue(c, bias, sh.M, (float *)buf, &p.epi);
+    p.scratch = buf + epi_bytes;
     if (by_unit)
         nni_parallel_for(c->pool, units, 1, conv_unit_task, &p);
     else
@@ -499,6 +511,7 @@ const nni_op_desc nni_op_conv = {
     .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .state_size = sizeof(conv_state),
     .prepare = conv_prepare, .infer = conv_infer, .run = conv_run, .macs = conv_macs,
+    .flags = NNI_OP_FUSE_BN | NNI_OP_FUSE_RESIDUAL | NNI_OP_FUSE_ACT,
 };
 
 const nni_op_desc nni_op_conv_transpose = {

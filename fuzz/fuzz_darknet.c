@@ -56,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_status(st);
     if (st == NN_OK) {
         fuzz_run_model(m, data, cfg_len);
+        fuzz_save_round_trip(m, &o);
         nn_model_free(m);
     } else if (m) {
         __builtin_trap();

@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (uint32_t i = 0; i < nn_model_layer_count(m); i++)
             fuzz_check_status(nn_model_layer_info(m, i, NULL, NULL));
         fuzz_run_model(m, data, size);
+        fuzz_save_round_trip(m, &o);
         nn_model_free(m);
     } else if (m) {
         __builtin_trap(); /* a failed load must not hand out a model */

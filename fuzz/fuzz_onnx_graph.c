@@ -548,6 +548,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check_status(st);
     if (st == NN_OK) {
         fuzz_run_model(m, data + used, size - used);
+        fuzz_save_round_trip(m, &o);
         nn_model_free(m);
     }
     free(model);

@@ -53,6 +53,8 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
 static nn_status finish_model(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
+    if (st == NN_OK)
+        st = nni_memo_create(&m->memo);
     if (st != NN_OK)
         return st;
     m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
@@ -183,6 +185,7 @@ NN_API void nn_model_free(nn_model *m)
         return;
     nni_graph_free(&m->graph);
     nni_free(m->layers);
+    nni_memo_free(m->memo);
     nni_free(m);
 }
 

@@ -68,17 +68,18 @@ static void *heap_scratch(nni_opctx *c, size_t bytes)
 nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                        nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner)
 {
-    return nni_node_run_fused(g, n, in, out, pool, scratch, scratch_owner, NULL);
+    return nni_node_run_fused(g, n, in, out, pool, scratch, scratch_owner, NULL, NULL);
 }
 
 nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                              nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner,
-                             const nni_fusion *fusion)
+                             const nni_fusion *fusion, nni_memo *memo)
 {
     nni_opctx c;
     void *own = NULL;
     fill_ctx(&c, g, n, in, out, pool);
     c.fusion = fusion;
+    c.memo = memo;
     if (scratch) {
         c.scratch = scratch;
         c.scratch_owner = scratch_owner;

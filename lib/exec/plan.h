@@ -88,10 +88,10 @@ nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const
                          nni_pool *pool);
 nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                        nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner);
-/** nni_node_run with fused followers (NULL = none). */
+/** nni_node_run with fused followers (NULL = none) and the model's memo (NULL = none). */
 nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                              nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner,
-                             const nni_fusion *fusion);
+                             const nni_fusion *fusion, nni_memo *memo);
 /** Prefix the current error with the node's name and type. */
 nn_status nni_node_error(const nni_node *n, nn_status st);
 

@@ -261,9 +261,9 @@ static nn_status run_steps(nn_session *s)
             nni_fusion f;
             step_fusion(g, p, sf, &f);
             s->out_ptrs[0] = &p->vals[sf->out];
-            st = nni_node_run_fused(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s, &f);
+            st = nni_node_run_fused(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s, &f, s->model->memo);
         } else {
-            st = nni_node_run(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s);
+            st = nni_node_run_fused(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s, NULL, s->model->memo);
         }
         if (st != NN_OK)
             return nni_node_error(n, st);

@@ -8,6 +8,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/sgemm.h"
+#include "kernels/winograd.h"
 #include "ops/fusion.h"
 #include "ops/op.h"
 #include "ops/resolve.h"
@@ -351,6 +352,64 @@ static void set_chunks(conv_plan *p, int64_t n)
     p->n_chunks = (yvol + p->chunk - 1) / p->chunk;
 }
 
+/*
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 undilated single-group convolutions
+ * with enough channels and tiles to keep its GEMMs efficient (below that,
+ * im2col wins). Needs the model's memo for the transformed filters.
+ */
+static bool use_winograd(const nni_opctx *c, const conv_shape *sh)
+{
+    const conv_state *s = c->state;
+    const nni_conv_geom *g = &sh->g;
+    if (!c->memo || s->group != 1 || g->nd != 2 || !nni_winograd_supported())
+        return false;
+    for (int32_t d = 0; d < 2; d++)
+        if (g->kernel[d] != 3 || g->stride[d] != 1 || g->dil[d] != 1)
+            return false;
+    const int64_t tiles = ((g->out[0] + 3) / 4) * ((g->out[1] + 3) / 4);
+    return sh->C >= 16 && sh->M >= 16 && tiles >= 16;
+}
+
+typedef struct {
+    int64_t M, C;
+    const float *w;
+} wino_build_arg;
+
+static void wino_build(void *arg, void *dst)
+{
+    const wino_build_arg *a = arg;
+    nni_winograd_transform_weights(a->M, a->C, a->w, dst);
+}
+
+static nn_status winograd_run(nni_opctx *c, const conv_shape *sh, const float *bias, size_t epi_bytes)
+{
+    const nni_conv_geom *g = &sh->g;
+    nni_winograd_geom wg = {.C = sh->C, .M = sh->M, .H = g->in[0], .W = g->in[1], .OH = g->out[0], .OW = g->out[1],
+                            .pad_t = g->pad[0], .pad_l = g->pad[1]};
+    /* the transformed filters' layout follows the GEMM kernel's panel width: part of the key */
+    wino_build_arg arg = {sh->M, sh->C, c->in[1]->data};
+    const uint32_t kind = (1u << 16) | (uint32_t)nni_sgemm_nr();
+    const void *u = nni_memo_get(c->memo, c->in[1], kind, nni_winograd_weights_size(sh->M, sh->C), wino_build, &arg);
+    if (!u)
+        return NN_E_NOMEM;
+    size_t bytes = epi_bytes + nni_winograd_workspace(&wg, nni_pool_threads(c->pool));
+    char *buf = c->scratch(c, bytes);
+    if (!buf)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
+    nni_epilogue epi;
+    nni_fusion_epilogue(c, bias, sh->M, (float *)buf, &epi);
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    for (int64_t n = 0; n < sh->N; n++) {
+        nni_epilogue e = epi;
+        if (e.residual)
+            e.residual += n * sh->M * sh->yvol;
+        e.ldr = sh->yvol;
+        nni_winograd_conv(&wg, x + n * sh->C * sh->xvol, u, &e, y + n * sh->M * sh->yvol, buf + epi_bytes, c->pool);
+    }
+    return NN_OK;
+}
+
 static nn_status conv_run(nni_opctx *c)
 {
     conv_shape sh;
@@ -386,6 +445,9 @@ static nn_status conv_run(nni_opctx *c)
                                  fused ? NULL : bias, fused ? &epi : NULL, c->out[0]->data, ws + epi_bytes, c->pool);
         return NN_OK;
     }
+
+    if (use_winograd(c, &sh))
+        return winograd_run(c, &sh, bias, epi_bytes);
 
     conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .y = c->out[0]->data,
                    .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};

@@ -16,6 +16,7 @@
 #ifndef NNI_OP_H
 #define NNI_OP_H
 
+#include "exec/memo.h"
 #include "exec/pool.h"
 #include "ir/graph.h"
 #include "tensor/tensor.h"
@@ -64,6 +65,9 @@ typedef struct nni_opctx {
     uint64_t seed;
     /* Set by inference plans on ops with NNI_OP_FUSE_* flags; NULL otherwise. */
     const nni_fusion *fusion;
+    /* The model's memo of derived constants (exec/memo.h), for ops that keep
+     * transformed weights; NULL when there is none (planning, training). */
+    nni_memo *memo;
     /* Scratch memory valid during run; grows on demand. NULL on failure. */
     void *(*scratch)(struct nni_opctx *c, size_t bytes);
     void *scratch_owner;

@@ -44,7 +44,9 @@ for t in $targets; do
   [ -f "$root/fuzz/$t.dict" ] && dict="-dict=$root/fuzz/$t.dict"
   echo "== fuzz_$t: ${secs}s"
   start=$(date +%s)
-  if "$build/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=1024 \
+  # A fixed seed (NN_FUZZ_SEED, default 1) makes the bounded CI runs repeatable;
+  # long campaigns pass another one.
+  if "$build/fuzz/fuzz_$t" -seed="${NN_FUZZ_SEED:-1}" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=1024 \
       -max_len=65536 -print_final_stats=1 $par $dict -artifact_prefix="$art/" $dirs \
       >"$build/fuzz_$t.log" 2>&1; then
     grep -E "stat::number_of_executed_units|stat::peak_rss_mb|cov:" "$build/fuzz_$t.log" | tail -3 || true

@@ -292,7 +292,12 @@ size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads)
     dw_pad pd;
     dw_pad_dims(g, &pd);
     size_t per = pd.copy ? ((size_t)(pd.Hp * pd.Wp) * sizeof(float) + 63) & ~(size_t)63 : 0;
-    return per * (size_t)(threads < 1 ? 1 : threads) + 64;
+    size_t bytes = per * (size_t)(threads < 1 ? 1 : threads) + 64;
+    if (nni_dw_blocked_ok(g, 1)) {
+        size_t b = nni_dw_blocked_workspace(g, threads) + 64;
+        bytes = b > bytes ? b : bytes;
+    }
+    return bytes;
 }
 
 /* One output plane; the body is compiled once per ISA below so the row loops vectorize wide. */
@@ -432,6 +437,10 @@ void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M,
                               const float *w, const float *bias, const nni_epilogue *epi, float *y, void *ws,
                               nni_pool *pool)
 {
+    if (nni_dw_blocked_ok(g, mult)) {
+        nni_dw_blocked(g, planes / M, M, x, w, bias, epi, y, ws, pool);
+        return;
+    }
     dw_job j = {.g = g, .M = M, .mult = mult, .ivol = g->in[0] * g->in[1], .ovol = g->out[0] * g->out[1],
                 .kvol = g->kernel[0] * g->kernel[1], .x = x, .w = w, .bias = bias,
                 .epi = nni_epilogue_active(epi) ? epi : NULL, .y = y, .ws = ws,

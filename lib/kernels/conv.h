@@ -61,6 +61,15 @@ void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M,
 /** The same without an epilogue. */
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
                           const float *w, const float *bias, float *y, void *ws, nni_pool *pool);
+/*
+ * The 16-channel-block path behind nni_conv2d_depthwise (AVX-512, one
+ * output channel per input channel, kernels up to 7x7); dwconv.c.
+ */
+bool nni_dw_blocked_ok(const nni_conv_geom *g, int64_t mult);
+size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads);
+void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x, const float *w, const float *bias,
+                    const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
+
 /** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */
 size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads);
 

@@ -27,7 +27,7 @@
 
 #if defined(__x86_64__)
 #define WG_X86 1
-#include <immintrin.h>
+#include "kernels/avx512.h"
 #else
 #define WG_X86 0
 #endif
@@ -168,39 +168,6 @@ size_t nni_winograd_workspace(const nni_winograd_geom *g, int32_t threads)
 #define WG_AVX512 __attribute__((target("avx512f,avx512vl")))
 #define WG_INLINE static inline __attribute__((always_inline, target("avx512f,avx512vl")))
 
-/* In-register transpose of 16 vectors of 16 floats: r[i][k] -> r[k][i]. */
-WG_INLINE void tr16(__m512 r[16])
-{
-    __m512 t[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    /* r[4i + k], 128-bit lane L: rows 4i..4i+3 of column 4L + k */
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; k++) {
-        __m512 u0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44), u1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);
-        __m512 u2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xEE);
-        t[k] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-        t[4 + k] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-        t[8 + k] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-        t[12 + k] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        r[i] = t[i];
-}
-
-static inline __mmask16 tail16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
-
 /* Rows [r0, r1) of the bordered, channel-blocked input (r = cb * Hb + row). */
 WG_AVX512 static void xb_task(void *arg, int64_t r0, int64_t r1, int32_t tid)
 {
@@ -221,12 +188,12 @@ WG_AVX512 static void xb_task(void *arg, int64_t r0, int64_t r1, int32_t tid)
         const int64_t left = g->pad_l, right = j->Wb - left - g->W;
         memset(dst, 0, (size_t)(max64(left, 0) * WG_CB) * sizeof(float));
         for (int64_t x0 = 0; x0 < g->W; x0 += 16) {
-            const __mmask16 m = tail16(g->W - x0);
+            const __mmask16 m = nni_tail16(g->W - x0);
             __m512 v[16];
 #pragma GCC unroll 16
             for (int k = 0; k < 16; k++)
                 v[k] = k < nc ? _mm512_maskz_loadu_ps(m, src + k * plane + x0) : _mm512_setzero_ps();
-            tr16(v);
+            nni_tr16(v);
             const int64_t n = min64(16, g->W - x0);
             for (int64_t k = 0; k < n; k++)
                 _mm512_storeu_ps(dst + (left + x0 + k) * WG_CB, v[k]);
@@ -307,24 +274,6 @@ static void gemm_task(void *arg, int64_t a, int64_t b, int32_t tid)
                             0.0f, j->o + p * j->tb * j->Np, j->Np, ws, NULL);
 }
 
-WG_INLINE __m512 act16(__m512 x, int32_t act, float alpha, float beta)
-{
-    const __m512 zero = _mm512_setzero_ps();
-    switch (act) {
-    case NNI_ACT_RELU:
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, zero);
-    case NNI_ACT_LEAKY_RELU:
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_mul_ps(x, _mm512_set1_ps(alpha)));
-    case NNI_ACT_CLIP: {
-        const __m512 lo = _mm512_set1_ps(alpha), hi = _mm512_set1_ps(beta);
-        x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
-    }
-    default:
-        return x;
-    }
-}
-
 /* Output transform of tiles [t0 + a, t0 + b) of the block, with the epilogue. */
 WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
@@ -353,7 +302,7 @@ WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
             }
             __m512 y[16];
             const int64_t c0 = nb * WG_CB, nc = min64(WG_CB, g->M - c0);
-            const __mmask16 chm = tail16(nc);
+            const __mmask16 chm = nni_tail16(nc);
             const __m512 sc = e && e->row_scale ? _mm512_maskz_loadu_ps(chm, e->row_scale + c0) : _mm512_set1_ps(1.0f);
             const __m512 bi = e && e->row_bias ? _mm512_maskz_loadu_ps(chm, e->row_bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 4
@@ -364,7 +313,7 @@ WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
                 for (int k = 0; k < 4; k++)
                     y[i * 4 + k] = _mm512_fmadd_ps(o[k], sc, bi);
             }
-            tr16(y); /* y[q]: channel c0 + q's 4x4 tile, row-major */
+            nni_tr16(y); /* y[q]: channel c0 + q's 4x4 tile, row-major */
             for (int64_t q = 0; q < nc; q++) {
                 const int64_t m = c0 + q;
                 float *dst = j->y + m * plane + 4 * ty * g->OW + 4 * tx;
@@ -382,7 +331,7 @@ WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
                     v = _mm512_add_ps(v, r);
                 }
                 if (j->act_in_tile)
-                    v = act16(v, e->act, e->alpha, e->beta);
+                    v = nni_act16(v, e->act, e->alpha, e->beta);
                 _mm_mask_storeu_ps(dst, cm, _mm512_castps512_ps128(v));
                 if (vi > 1)
                     _mm_mask_storeu_ps(dst + g->OW, cm, _mm512_extractf32x4_ps(v, 1));
@@ -428,8 +377,7 @@ void nni_winograd_conv(const nni_winograd_geom *g, const float *x, const float *
     j.x = x;
     j.u = u;
     j.e = nni_epilogue_active(e) ? e : NULL;
-    j.act_in_tile = j.e && (j.e->act == NNI_ACT_NONE || j.e->act == NNI_ACT_RELU || j.e->act == NNI_ACT_LEAKY_RELU ||
-                            j.e->act == NNI_ACT_CLIP);
+    j.act_in_tile = j.e && nni_act16_ok(j.e->act);
     j.y = y;
     j.xb = ws;
     j.tws = (char *)ws + xb_bytes(&j);

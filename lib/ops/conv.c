@@ -373,7 +373,11 @@ static bool use_winograd(const nni_opctx *c, const conv_shape *sh)
         if (g->kernel[d] != 3 || g->stride[d] != 1 || g->dil[d] != 1)
             return false;
     const int64_t tiles = ((g->out[0] + 3) / 4) * ((g->out[1] + 3) / 4);
-    return sh->C >= 16 && sh->M >= 16 && tiles >= 16;
+    if (sh->C < 16 || sh->M < 16)
+        return false;
+    /* few tiles: the transformed filters (4x the filters) are streamed for little work; only small sets pay */
+    const double u_bytes = 36.0 * (double)((sh->C + 15) / 16 * 16) * (double)((sh->M + 15) / 16 * 16) * 4.0;
+    return tiles >= 16 || (tiles >= 4 && u_bytes <= 2.0 * 1024 * 1024);
 }
 
 typedef struct {

@@ -6,7 +6,9 @@
  * KH*KW multiply-adds, so vectorizing along short rows wastes lanes and
  * loop overhead dominates. Two paths:
  *  - stride 1, "same" size: a plane is treated as one flat array (see
- *    flat_run): 16 outputs at a time, KH*KW masked loads and FMAs;
+ *    flat_run): 16 outputs at a time, KH*KW masked loads and FMAs; stride 2
+ *    the same after splitting each input plane into its four (row, column)
+ *    parity planes, where every tap is again a constant offset;
  *  - otherwise, 16-channel blocks: one vector holds one pixel of 16
  *    channels; the window's input rows are transposed into a small ring of
  *    zero-bordered pixel-major rows, every output pixel is KH*KW full-width
@@ -35,7 +37,7 @@ static void dwb_detect(void)
 bool nni_dw_blocked_ok(const nni_conv_geom *g, int64_t mult)
 {
     pthread_once(&g_dwb_once, dwb_detect);
-    return g_dwb_ok && mult == 1 && g->nd == 2 && g->kernel[0] * g->kernel[1] <= DW_MAX_TAPS;
+    return g_dwb_ok && mult == 1 && g->nd == 2 && g->kernel[0] <= 7 && g->kernel[1] <= 7;
 }
 
 /*
@@ -53,18 +55,37 @@ static void dwb_dims(const nni_conv_geom *g, int64_t *Hp, int64_t *Wp, int64_t *
     *OWp = (g->out[1] + 15) / 16 * 16;
 }
 
+/*
+ * Stride 2 with every input column pair inside the output width: phase
+ * planes of the output's width. (For the smallest outputs, 7x7, the
+ * per-plane split costs more than the blocked path.)
+ */
+static bool flat_s2(const nni_conv_geom *g)
+{
+    return g->stride[0] == 2 && g->stride[1] == 2 && g->dil[0] == 1 && g->dil[1] == 1 &&
+           (g->in[1] + 1) / 2 <= g->out[1] && g->out[1] >= 14;
+}
+
 static bool flat_ok(const nni_conv_geom *g)
 {
-    return g->stride[0] == 1 && g->stride[1] == 1 && g->out[0] == g->in[0] && g->out[1] == g->in[1];
+    return (g->stride[0] == 1 && g->stride[1] == 1 && g->out[0] == g->in[0] && g->out[1] == g->in[1]) || flat_s2(g);
 }
 
 static int64_t flat_chunks(const nni_conv_geom *g) { return (g->out[0] * g->out[1] + 15) / 16; }
 
-static size_t flat_workspace(const nni_conv_geom *g)
+/* Floats of one thread's phase planes (stride 2): four planes of ceil(H/2) rows of OW. */
+static int64_t phase_floats(const nni_conv_geom *g) { return flat_s2(g) ? 4 * ((g->in[0] + 1) / 2) * g->out[1] + 16 : 0; }
+
+static size_t flat_table_bytes(const nni_conv_geom *g)
 {
     const int64_t kvol = g->kernel[0] * g->kernel[1];
-    return (size_t)(flat_chunks(g) * kvol) * sizeof(__mmask16) + (size_t)flat_chunks(g) + (size_t)kvol * sizeof(int64_t) +
-           64;
+    return ((size_t)(flat_chunks(g) * kvol) * sizeof(__mmask16) + (size_t)flat_chunks(g) + (size_t)kvol * sizeof(int64_t) +
+            127) & ~(size_t)63;
+}
+
+static size_t flat_workspace(const nni_conv_geom *g, int32_t threads)
+{
+    return flat_table_bytes(g) + (size_t)phase_floats(g) * sizeof(float) * (size_t)(threads < 1 ? 1 : threads);
 }
 
 size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads)
@@ -73,8 +94,8 @@ size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads)
     dwb_dims(g, &Hp, &Wp, &OWp);
     size_t each = ((size_t)((ring_rows(g) * Wp + OWp) * 16) * sizeof(float) + 63) & ~(size_t)63;
     size_t bytes = each * (size_t)(threads < 1 ? 1 : threads);
-    if (flat_ok(g) && flat_workspace(g) > bytes)
-        bytes = flat_workspace(g);
+    if (flat_ok(g) && flat_workspace(g, threads) > bytes)
+        bytes = flat_workspace(g, threads);
     return bytes;
 }
 
@@ -258,35 +279,45 @@ typedef struct {
     float *y;
     const __mmask16 *masks; /* [chunk][tap] */
     const uint8_t *full;    /* [chunk]: every tap's mask is full (plain loads) */
-    const int64_t *offs;    /* [tap] */
+    const int64_t *offs;    /* [tap]: offset from output position p's source element */
+    float *phase;           /* stride 2: per-thread phase planes (else NULL) */
+    int64_t phase_each, hph; /* floats per thread; rows per phase plane */
 } flat_job;
 
+/* Tap geometry of the flat path on the OH x OW output grid: tap (kh, kw) of output (oh, ow) reads row
+ * oh + dr[kh] (valid below hl[kh]) and column ow + dc[kw] (valid below wl[kw]) of its source plane. */
+typedef struct {
+    int64_t dr[7], hl[7], dc[7], wl[7];
+} tap_geom;
+
 /*
- * Per 16-output chunk and tap, the lanes whose tap lies inside the image:
- * the AND of a row test (oh + kh*dh - pad_t in [0, H)) and a column test,
- * computed with lane vectors of (oh, ow) that advance 16 outputs per chunk.
+ * Per 16-output chunk and tap, the lanes whose tap lies inside its source:
+ * the AND of a row test and a column test (see tap_geom), computed with
+ * lane vectors of (oh, ow) that advance 16 outputs per chunk.
  */
-NNI_AVX512 static void build_masks(const nni_conv_geom *g, int64_t nch, __mmask16 *masks, uint8_t *full)
+NNI_AVX512 static void build_masks(const nni_conv_geom *g, const tap_geom *tg, int64_t nch, __mmask16 *masks,
+                                   uint8_t *full)
 {
-    const int64_t H = g->in[0], W = g->in[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
+    const int64_t OH = g->out[0], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
     __m512i oh = _mm512_setzero_si512(), ow = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i vW = _mm512_set1_epi32((int32_t)W), one = _mm512_set1_epi32(1), step = _mm512_set1_epi32(16);
+    const __m512i vW = _mm512_set1_epi32((int32_t)OW), one = _mm512_set1_epi32(1), step = _mm512_set1_epi32(16);
     /* lanes start at ow = l: wrap them into rows first */
     for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(ow, vW)) != 0;) {
         ow = _mm512_mask_sub_epi32(ow, m, ow, vW);
         oh = _mm512_mask_add_epi32(oh, m, oh, one);
     }
     for (int64_t c = 0; c < nch; c++) {
-        const __mmask16 live = nni_tail16(H * W - c * 16);
+        const __mmask16 live = nni_tail16(OH * OW - c * 16);
         __mmask16 rm[DW_MAX_TAPS], cm[DW_MAX_TAPS];
         for (int64_t kh = 0; kh < KH; kh++) {
-            const __m512i i = _mm512_add_epi32(oh, _mm512_set1_epi32((int32_t)(kh * g->dil[0] - g->pad[0])));
+            const __m512i i = _mm512_add_epi32(oh, _mm512_set1_epi32((int32_t)tg->dr[kh]));
             rm[kh] = _mm512_cmpge_epi32_mask(i, _mm512_setzero_si512()) &
-                     _mm512_cmplt_epi32_mask(i, _mm512_set1_epi32((int32_t)H)) & live;
+                     _mm512_cmplt_epi32_mask(i, _mm512_set1_epi32((int32_t)tg->hl[kh])) & live;
         }
         for (int64_t kw = 0; kw < KW; kw++) {
-            const __m512i i = _mm512_add_epi32(ow, _mm512_set1_epi32((int32_t)(kw * g->dil[1] - g->pad[1])));
-            cm[kw] = _mm512_cmpge_epi32_mask(i, _mm512_setzero_si512()) & _mm512_cmplt_epi32_mask(i, vW);
+            const __m512i i = _mm512_add_epi32(ow, _mm512_set1_epi32((int32_t)tg->dc[kw]));
+            cm[kw] = _mm512_cmpge_epi32_mask(i, _mm512_setzero_si512()) &
+                     _mm512_cmplt_epi32_mask(i, _mm512_set1_epi32((int32_t)tg->wl[kw]));
         }
         bool all = true;
         for (int64_t k = 0; k < kvol; k++) {
@@ -302,16 +333,40 @@ NNI_AVX512 static void build_masks(const nni_conv_geom *g, int64_t nch, __mmask1
     }
 }
 
+/* Split input plane x (H x W) into the four phase planes (row parity, column parity), rows of OW floats. */
+NNI_AVX512 static void deinterleave(const nni_conv_geom *g, const float *x, float *ph, int64_t hph)
+{
+    const int64_t H = g->in[0], W = g->in[1], OW = g->out[1];
+    const int64_t w0 = (W + 1) / 2, w1 = W / 2;
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t ih = 0; ih < H; ih++) {
+        const float *row = x + ih * W;
+        float *p0 = ph + ((ih & 1) * 2 * hph + (ih >> 1)) * OW, *p1 = p0 + hph * OW;
+        for (int64_t c0 = 0; c0 < w0; c0 += 16) {
+            const int64_t b = 2 * c0;
+            const __m512 lo = _mm512_maskz_loadu_ps(nni_tail16(W - b), row + b);
+            const __m512 hi = _mm512_maskz_loadu_ps(nni_tail16(W - b - 16), row + b + 16);
+            _mm512_mask_storeu_ps(p0 + c0, nni_tail16(w0 - c0), _mm512_permutex2var_ps(lo, ev, hi));
+            _mm512_mask_storeu_ps(p1 + c0, nni_tail16(w1 - c0), _mm512_permutex2var_ps(lo, od, hi));
+        }
+    }
+}
+
 NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
     const flat_job *j = arg;
     const nni_epilogue *e = j->e;
     const int64_t plane = j->g->out[0] * j->g->out[1], kvol = j->kvol;
     const bool vec_act = !e || nni_act16_ok(e->act);
-    (void)tid;
     for (int64_t q = a; q < b; q++) {
         const int64_t m = q % j->M;
         const float *x = j->x + q * plane, *wk = j->w + m * kvol;
+        if (j->phase) {
+            float *ph = j->phase + tid * j->phase_each;
+            deinterleave(j->g, j->x + q * j->g->in[0] * j->g->in[1], ph, j->hph);
+            x = ph;
+        }
         float *y = j->y + q * plane;
         const float *rb = e ? e->row_bias : j->bias;
         const __m512 sc = _mm512_set1_ps(e && e->row_scale ? e->row_scale[m] : 1.0f);
@@ -391,16 +446,48 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
 static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const float *x, const float *w,
                      const float *bias, const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
 {
-    const int64_t H = g->in[0], W = g->in[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
+    const int64_t H = g->in[0], W = g->in[1], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
     flat_job j = {.g = g, .M = M, .kvol = kvol, .nch = flat_chunks(g), .x = x, .w = w, .bias = bias,
                   .e = nni_epilogue_active(epi) ? epi : NULL, .y = y};
     int64_t *offs = ws;
     __mmask16 *masks = (__mmask16 *)(offs + kvol);
     uint8_t *full = (uint8_t *)(masks + j.nch * kvol);
-    for (int64_t kh = 0; kh < KH; kh++)
-        for (int64_t kw = 0; kw < KW; kw++)
-            offs[kh * KW + kw] = (kh * g->dil[0] - g->pad[0]) * W + kw * g->dil[1] - g->pad[1];
-    build_masks(g, j.nch, masks, full);
+    tap_geom tg;
+    if (flat_s2(g)) {
+        /* tap row 2*oh + kh - pad_t lies in phase row parity pr, at phase row oh + dr */
+        j.hph = (H + 1) / 2;
+        j.phase_each = phase_floats(g);
+        j.phase = (float *)((char *)ws + flat_table_bytes(g));
+        int64_t pr[7], pc[7];
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t a = kh - g->pad[0];
+            pr[kh] = ((a % 2) + 2) % 2;
+            tg.dr[kh] = (a - pr[kh]) / 2;
+            tg.hl[kh] = (H - pr[kh] + 1) / 2;
+        }
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t b = kw - g->pad[1];
+            pc[kw] = ((b % 2) + 2) % 2;
+            tg.dc[kw] = (b - pc[kw]) / 2;
+            tg.wl[kw] = (W - pc[kw] + 1) / 2;
+        }
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++)
+                offs[kh * KW + kw] = (pr[kh] * 2 + pc[kw]) * j.hph * OW + tg.dr[kh] * OW + tg.dc[kw];
+    } else {
+        for (int64_t kh = 0; kh < KH; kh++) {
+            tg.dr[kh] = kh * g->dil[0] - g->pad[0];
+            tg.hl[kh] = H;
+        }
+        for (int64_t kw = 0; kw < KW; kw++) {
+            tg.dc[kw] = kw * g->dil[1] - g->pad[1];
+            tg.wl[kw] = W;
+        }
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++)
+                offs[kh * KW + kw] = tg.dr[kh] * W + tg.dc[kw];
+    }
+    build_masks(g, &tg, j.nch, masks, full);
     j.offs = offs;
     j.masks = masks;
     j.full = full;

@@ -443,49 +443,62 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
     }
 }
 
+/*
+ * Tap offsets (from an output position's index to its source element) and
+ * the tap geometry for the masks; returns the phase planes' rows (stride 2).
+ */
+static int64_t flat_taps(const nni_conv_geom *g, int64_t *offs, tap_geom *tg)
+{
+    const int64_t H = g->in[0], W = g->in[1], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
+    if (flat_s2(g)) {
+        /* tap row 2*oh + kh - pad_t lies in the plane of row parity pr, at its row oh + dr */
+        const int64_t hph = (H + 1) / 2;
+        int64_t pr[7], pc[7];
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t a = kh - g->pad[0];
+            pr[kh] = ((a % 2) + 2) % 2;
+            tg->dr[kh] = (a - pr[kh]) / 2;
+            tg->hl[kh] = (H - pr[kh] + 1) / 2;
+        }
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t b = kw - g->pad[1];
+            pc[kw] = ((b % 2) + 2) % 2;
+            tg->dc[kw] = (b - pc[kw]) / 2;
+            tg->wl[kw] = (W - pc[kw] + 1) / 2;
+        }
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++)
+                offs[kh * KW + kw] = (pr[kh] * 2 + pc[kw]) * hph * OW + tg->dr[kh] * OW + tg->dc[kw];
+        return hph;
+    }
+    for (int64_t kh = 0; kh < KH; kh++) {
+        tg->dr[kh] = kh * g->dil[0] - g->pad[0];
+        tg->hl[kh] = H;
+    }
+    for (int64_t kw = 0; kw < KW; kw++) {
+        tg->dc[kw] = kw * g->dil[1] - g->pad[1];
+        tg->wl[kw] = W;
+    }
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++)
+            offs[kh * KW + kw] = tg->dr[kh] * W + tg->dc[kw];
+    return 0;
+}
+
 static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const float *x, const float *w,
                      const float *bias, const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
 {
-    const int64_t H = g->in[0], W = g->in[1], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
+    const int64_t H = g->in[0], W = g->in[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
     flat_job j = {.g = g, .M = M, .kvol = kvol, .nch = flat_chunks(g), .x = x, .w = w, .bias = bias,
                   .e = nni_epilogue_active(epi) ? epi : NULL, .y = y};
     int64_t *offs = ws;
     __mmask16 *masks = (__mmask16 *)(offs + kvol);
     uint8_t *full = (uint8_t *)(masks + j.nch * kvol);
     tap_geom tg;
+    j.hph = flat_taps(g, offs, &tg);
     if (flat_s2(g)) {
-        /* tap row 2*oh + kh - pad_t lies in phase row parity pr, at phase row oh + dr */
-        j.hph = (H + 1) / 2;
         j.phase_each = phase_floats(g);
         j.phase = (float *)((char *)ws + flat_table_bytes(g));
-        int64_t pr[7], pc[7];
-        for (int64_t kh = 0; kh < KH; kh++) {
-            const int64_t a = kh - g->pad[0];
-            pr[kh] = ((a % 2) + 2) % 2;
-            tg.dr[kh] = (a - pr[kh]) / 2;
-            tg.hl[kh] = (H - pr[kh] + 1) / 2;
-        }
-        for (int64_t kw = 0; kw < KW; kw++) {
-            const int64_t b = kw - g->pad[1];
-            pc[kw] = ((b % 2) + 2) % 2;
-            tg.dc[kw] = (b - pc[kw]) / 2;
-            tg.wl[kw] = (W - pc[kw] + 1) / 2;
-        }
-        for (int64_t kh = 0; kh < KH; kh++)
-            for (int64_t kw = 0; kw < KW; kw++)
-                offs[kh * KW + kw] = (pr[kh] * 2 + pc[kw]) * j.hph * OW + tg.dr[kh] * OW + tg.dc[kw];
-    } else {
-        for (int64_t kh = 0; kh < KH; kh++) {
-            tg.dr[kh] = kh * g->dil[0] - g->pad[0];
-            tg.hl[kh] = H;
-        }
-        for (int64_t kw = 0; kw < KW; kw++) {
-            tg.dc[kw] = kw * g->dil[1] - g->pad[1];
-            tg.wl[kw] = W;
-        }
-        for (int64_t kh = 0; kh < KH; kh++)
-            for (int64_t kw = 0; kw < KW; kw++)
-                offs[kh * KW + kw] = tg.dr[kh] * W + tg.dc[kw];
     }
     build_masks(g, &tg, j.nch, masks, full);
     j.offs = offs;
@@ -493,6 +506,129 @@ static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const fl
     j.full = full;
     const int64_t grain = (2048 + H * W - 1) / (H * W);
     nni_parallel_for(pool, planes, grain, flat_task, &j);
+}
+
+/* ---- dense convolution of few input channels (a network's first layer) ---- */
+
+/*
+ * On the same flat grid: each 16-output chunk loads every tap of every input
+ * channel once (C*KH*KW masked loads) and feeds eight output channels at a
+ * time, so the image is read M/8 times instead of im2col'd into K = C*KH*KW
+ * rows too short for the GEMM to be efficient.
+ */
+#define SC_MAX_C 4
+
+bool nni_conv2d_smallc_ok(const nni_conv_geom *g, int64_t C)
+{
+    pthread_once(&g_dwb_once, dwb_detect);
+    return g_dwb_ok && g->nd == 2 && C <= SC_MAX_C && g->kernel[0] <= 7 && g->kernel[1] <= 7 && flat_ok(g);
+}
+
+size_t nni_conv2d_smallc_workspace(const nni_conv_geom *g, int64_t C)
+{
+    return flat_table_bytes(g) + (size_t)(C * phase_floats(g)) * sizeof(float) + 64;
+}
+
+typedef struct {
+    const nni_conv_geom *g;
+    int64_t C, M, kvol, nch, src_plane;
+    const float *src, *w;
+    const nni_epilogue *e;
+    float *y;
+    const float *res;
+    const __mmask16 *masks;
+    const uint8_t *full;
+    const int64_t *offs;
+} sc_job;
+
+NNI_AVX512 static void sc_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const sc_job *j = arg;
+    const nni_epilogue *e = j->e;
+    const int64_t oplane = j->g->out[0] * j->g->out[1], kvol = j->kvol, C = j->C, taps = C * kvol;
+    const bool vec_act = !e || nni_act16_ok(e->act);
+    (void)tid;
+    for (int64_t c = a; c < b; c++) {
+        const __mmask16 *mk = j->masks + c * kvol;
+        const bool full = j->full[c];
+        const int64_t p0 = c * 16;
+        const __mmask16 om = nni_tail16(oplane - p0);
+        __m512 v[SC_MAX_C * DW_MAX_TAPS];
+        for (int64_t ci = 0; ci < C; ci++) {
+            const float *base = j->src + ci * j->src_plane + p0;
+            for (int64_t k = 0; k < kvol; k++)
+                v[ci * kvol + k] = full ? _mm512_loadu_ps(base + j->offs[k]) : _mm512_maskz_loadu_ps(mk[k], base + j->offs[k]);
+        }
+        for (int64_t m0 = 0; m0 < j->M; m0 += 8) {
+            const int64_t nm = j->M - m0 < 8 ? j->M - m0 : 8;
+            __m512 acc[8];
+            if (nm == 8) {
+                const float *w = j->w + m0 * taps;
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++)
+                    acc[i] = _mm512_setzero_ps();
+                for (int64_t t = 0; t < taps; t++)
+#pragma GCC unroll 8
+                    for (int i = 0; i < 8; i++)
+                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(w[i * taps + t]), v[t], acc[i]);
+            } else {
+                for (int64_t i = 0; i < nm; i++) {
+                    const float *w = j->w + (m0 + i) * taps;
+                    acc[i] = _mm512_setzero_ps();
+                    for (int64_t t = 0; t < taps; t++)
+                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), v[t], acc[i]);
+                }
+            }
+            for (int64_t i = 0; i < nm; i++) {
+                const int64_t m = m0 + i;
+                __m512 r = acc[i];
+                if (e) {
+                    if (e->row_scale)
+                        r = _mm512_mul_ps(r, _mm512_set1_ps(e->row_scale[m]));
+                    if (e->row_bias)
+                        r = _mm512_add_ps(r, _mm512_set1_ps(e->row_bias[m]));
+                    if (j->res)
+                        r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(om, j->res + m * oplane + p0));
+                    if (vec_act)
+                        r = nni_act16(r, e->act, e->alpha, e->beta);
+                }
+                _mm512_mask_storeu_ps(j->y + m * oplane + p0, om, r);
+                if (e && !vec_act)
+                    nni_act_apply(e->act, e->alpha, e->beta, j->y + m * oplane + p0, oplane - p0 < 16 ? oplane - p0 : 16);
+            }
+        }
+    }
+}
+
+void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, const float *x, const float *w,
+                       const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    const int64_t kvol = g->kernel[0] * g->kernel[1], iplane = g->in[0] * g->in[1], oplane = g->out[0] * g->out[1];
+    sc_job j = {.g = g, .C = C, .M = M, .kvol = kvol, .nch = flat_chunks(g), .w = w,
+                .e = nni_epilogue_active(epi) ? epi : NULL};
+    int64_t *offs = ws;
+    __mmask16 *masks = (__mmask16 *)(offs + kvol);
+    uint8_t *full = (uint8_t *)(masks + j.nch * kvol);
+    tap_geom tg;
+    const int64_t hph = flat_taps(g, offs, &tg);
+    build_masks(g, &tg, j.nch, masks, full);
+    j.offs = offs, j.masks = masks, j.full = full;
+    float *phase = (float *)((char *)ws + flat_table_bytes(g));
+    for (int64_t n = 0; n < N; n++) {
+        const float *xn = x + n * C * iplane;
+        if (flat_s2(g)) {
+            for (int64_t ci = 0; ci < C; ci++)
+                deinterleave(g, xn + ci * iplane, phase + ci * phase_floats(g), hph);
+            j.src = phase;
+            j.src_plane = phase_floats(g);
+        } else {
+            j.src = xn;
+            j.src_plane = iplane;
+        }
+        j.y = y + n * M * oplane;
+        j.res = j.e && j.e->residual ? j.e->residual + n * M * oplane : NULL;
+        nni_parallel_for(pool, j.nch, 16, sc_task, &j);
+    }
 }
 
 void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x, const float *w, const float *bias,
@@ -510,6 +646,24 @@ void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x
 }
 
 #else
+
+bool nni_conv2d_smallc_ok(const nni_conv_geom *g, int64_t C)
+{
+    (void)g, (void)C;
+    return false;
+}
+
+size_t nni_conv2d_smallc_workspace(const nni_conv_geom *g, int64_t C)
+{
+    (void)g, (void)C;
+    return 0;
+}
+
+void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, const float *x, const float *w,
+                       const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    (void)g, (void)N, (void)C, (void)M, (void)x, (void)w, (void)epi, (void)y, (void)ws, (void)pool;
+}
 
 bool nni_dw_blocked_ok(const nni_conv_geom *g, int64_t mult)
 {

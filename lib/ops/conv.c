@@ -552,6 +552,18 @@ static nn_status conv_run(nni_opctx *c)
     if (use_winograd(c, &sh))
         return winograd_run(c, &sh, bias, epi_bytes);
 
+    if (s->group == 1 && nd == 2 && !g_no_fast_paths && nni_conv2d_smallc_ok(&sh.g, sh.C)) {
+        /* a first layer (RGB input): direct, no im2col */
+        size_t bytes = epi_bytes + nni_conv2d_smallc_workspace(&sh.g, sh.C);
+        char *buf = c->scratch(c, bytes);
+        if (!buf)
+            return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
+        nni_fusion_epilogue(c, bias, sh.M, (float *)buf, &epi);
+        nni_conv2d_smallc(&sh.g, sh.N, sh.C, sh.M, c->in[0]->data, c->in[1]->data, &epi, c->out[0]->data,
+                          buf + epi_bytes, c->pool);
+        return NN_OK;
+    }
+
     conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .y = c->out[0]->data,
                    .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
     bool pointwise = sh.kvol == 1;

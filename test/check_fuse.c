@@ -368,6 +368,41 @@ START_TEST(test_fuse_only_private_values)
 }
 END_TEST
 
+/* Elementwise ops writing over a dying input (arena sharing), including a variadic Sum that reads the
+ * shared input again in a later pass, and a BatchNormalization + Relu fused step. */
+static void elementwise_chain(gb *b, int v)
+{
+    int64_t xd[4] = {1, 6, 9, 11}, C = 6;
+    (void)v;
+    gb_input(b, "x", 4, xd);
+    gb_const(b, "k", 4, xd, -1.0f, 1.0f);
+    gb_node(b, "Sigmoid", S("x", "", "", "", ""), 1, "a", NULL, 0);      /* a: arena */
+    gb_node(b, "Mul", S("a", "k", "", "", ""), 2, "b", NULL, 0);         /* over a */
+    gb_node(b, "Tanh", S("b", "", "", "", ""), 1, "c", NULL, 0);         /* over b */
+    gb_node(b, "Exp", S("c", "", "", "", ""), 1, "d", NULL, 0);
+    gb_node(b, "Sum", S("d", "a2", "d", "", ""), 3, "e", NULL, 0);       /* d given twice: not shared */
+    gb_node(b, "Neg", S("x", "", "", "", ""), 1, "a2", NULL, 0);
+    add_bn(b, "e", "bn", C, "bn");                                       /* BN over e */
+    gb_node(b, "Relu", S("bn", "", "", "", ""), 1, "f", NULL, 0);
+    gb_node(b, "Add", S("f", "f", "", "", ""), 2, "y", NULL, 0);         /* over f */
+}
+
+START_TEST(test_inplace_elementwise)
+{
+    ck_assert_int_eq(check_same(elementwise_chain, 0, 1), 1); /* BN + Relu fused */
+    ck_assert_int_eq(check_same(elementwise_chain, 0, 2), 1);
+    /* the chain needs few buffers: outputs write over their dying inputs */
+    nn_model *m = make_model(elementwise_chain, 0, false);
+    const nn_tensor *shapes[1] = {&m->graph.values[m->graph.inputs[0]].info};
+    nni_plan p;
+    ck_assert_ok(nni_plan_build_ex(&m->graph, shapes, 1 << 16, NNI_PLAN_FUSE | NNI_PLAN_INPLACE, &p));
+    const size_t one = (6 * 9 * 11 * sizeof(float) + 63) & ~(size_t)63;
+    ck_assert_msg(p.arena_size <= 2 * one, "arena %zu bytes for buffers of %zu", p.arena_size, one);
+    nni_plan_free(&p);
+    nn_model_free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fuse");
@@ -376,6 +411,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_fuse_conv_chains);
     tcase_add_test(tc, test_fuse_gemm_and_bn);
     tcase_add_test(tc, test_fuse_only_private_values);
+    tcase_add_test(tc, test_inplace_elementwise);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -197,7 +197,7 @@ static nn_status replan(nn_session *s, const nn_tensor *const *bound)
     release_dynamic(s);
     nni_plan_free(&s->plan);
     s->planned = false;
-    nn_status st = nni_plan_build_ex(&s->model->graph, bound, 1 << 16, NNI_PLAN_FUSE, &s->plan);
+    nn_status st = nni_plan_build_ex(&s->model->graph, bound, 1 << 16, NNI_PLAN_FUSE | NNI_PLAN_INPLACE, &s->plan);
     if (st != NN_OK)
         return st;
     if (s->plan.arena_size > s->arena_cap) {

@@ -14,10 +14,13 @@
  * Blocks run in parallel when there are enough of them; otherwise each
  * phase of a block is split over the threads.
  *
- * Matrices (Lavin & Gray, points 0, +-1, +-2, inf):
- *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
- *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
- *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * Matrices (Toom-Cook with points 0, 1, -1, 2, -1/2, inf: about 1.6x less
+ * float32 error than the usual 0, +-1, +-2 (Barabasz et al., "Error
+ * analysis and improving the accuracy of Winograd convolution for DNNs")):
+ *   B^T = [1 3/2 -2 -3/2 1 0; 0 -1 -5/2 -1/2 1 0; 0 1 1/2 -5/2 1 0;
+ *          0 -1/2 -1 1/2 1 0; 0 2 -1 -2 1 0; 0 1 3/2 -2 -3/2 1]
+ *   G   = [1 0 0; -1/3 -1/3 -1/3; 1/3 -1/3 1/3; 1/15 2/15 4/15; -16/15 8/15 -4/15; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -1/2 0; 0 1 1 4 1/4 0; 0 1 -1 8 -1/8 1]
  */
 #include <pthread.h>
 #include <string.h>
@@ -70,11 +73,11 @@ size_t nni_winograd_weights_size(int64_t M, int64_t C)
 
 void nni_winograd_transform_weights(int64_t M, int64_t C, const float *w, float *u)
 {
-    static const double G[6][3] = {{0.25, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    static const double G[6][3] = {{1, 0, 0},
+                                   {-1.0 / 3, -1.0 / 3, -1.0 / 3},
+                                   {1.0 / 3, -1.0 / 3, 1.0 / 3},
+                                   {1.0 / 15, 2.0 / 15, 4.0 / 15},
+                                   {-16.0 / 15, 8.0 / 15, -4.0 / 15},
                                    {0, 0, 1}};
     const int64_t nr = nni_sgemm_nr(), Kp = rup(C, WG_CB);
     const size_t per = point_floats(M, C, nr);
@@ -206,26 +209,26 @@ WG_AVX512 static void xb_task(void *arg, int64_t r0, int64_t r1, int32_t tid)
 /* o = B^T d along one axis: 6 vectors in, 6 out. */
 WG_INLINE void bt6(__m512 o[6], const __m512 d[6])
 {
-    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
-    o[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
-    __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]), b = _mm512_fnmadd_ps(four, d[1], d[3]);
-    o[1] = _mm512_add_ps(a, b);
-    o[2] = _mm512_sub_ps(a, b);
-    __m512 c = _mm512_sub_ps(d[4], d[2]), e = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));
-    o[3] = _mm512_add_ps(c, e);
-    o[4] = _mm512_sub_ps(c, e);
-    o[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+    const __m512 two = _mm512_set1_ps(2.0f), half = _mm512_set1_ps(0.5f), c15 = _mm512_set1_ps(1.5f),
+                 c25 = _mm512_set1_ps(2.5f);
+    const __m512 u = _mm512_sub_ps(d[1], d[3]), v = _mm512_sub_ps(d[4], d[2]);
+    o[0] = _mm512_fmadd_ps(c15, u, _mm512_fnmadd_ps(two, d[2], _mm512_add_ps(d[0], d[4])));
+    o[1] = _mm512_fnmadd_ps(c25, d[2], _mm512_fnmadd_ps(half, d[3], _mm512_sub_ps(d[4], d[1])));
+    o[2] = _mm512_fmadd_ps(half, d[2], _mm512_fnmadd_ps(c25, d[3], _mm512_add_ps(d[4], d[1])));
+    o[3] = _mm512_fnmadd_ps(half, u, v);
+    o[4] = _mm512_fmadd_ps(two, u, v);
+    o[5] = _mm512_fnmadd_ps(c15, v, _mm512_fnmadd_ps(two, d[3], _mm512_add_ps(d[1], d[5])));
 }
 
 /* o = A^T m along one axis: 6 vectors in, 4 out. */
 WG_INLINE void at6(__m512 o[4], const __m512 m[6])
 {
-    __m512 p = _mm512_add_ps(m[1], m[2]), q = _mm512_sub_ps(m[1], m[2]);
-    __m512 u = _mm512_add_ps(m[3], m[4]), w = _mm512_sub_ps(m[3], m[4]);
-    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), u);
-    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), w, q);
-    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), u, p);
-    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), w, q), m[5]);
+    const __m512 p = _mm512_add_ps(m[1], m[2]), q = _mm512_sub_ps(m[1], m[2]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), _mm512_add_ps(m[3], m[4]));
+    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), m[3], _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), m[4], q));
+    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), m[3], _mm512_fmadd_ps(_mm512_set1_ps(0.25f), m[4], p));
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), m[3], _mm512_fnmadd_ps(_mm512_set1_ps(0.125f), m[4], q)),
+                         m[5]);
 }
 
 /* Input transform of tiles [t0 + a, t0 + b) of the block into v. */

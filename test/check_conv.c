@@ -454,6 +454,13 @@ START_TEST(test_conv_large)
         /* 3-D, batch 2 */
         {.nd = 3, .N = 2, .C = 6, .M = 10, .group = 2, .in = {9, 10, 11}, .k = {3, 2, 3}, .stride = {1, 2, 1},
          .dil = {2, 1, 1}, .pb = {1, 0, 1}, .pe = {2, 1, 0}, .bias = true},
+        /* first layers (few input channels, direct path): 3x3 and 7x7 stride 2, 5x5 stride 1 same-size */
+        {.nd = 2, .N = 2, .C = 3, .M = 20, .group = 1, .in = {57, 61}, .k = {3, 3}, .stride = {2, 2},
+         .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        {.nd = 2, .N = 1, .C = 3, .M = 9, .group = 1, .in = {40, 37}, .k = {7, 7}, .stride = {2, 2},
+         .dil = {1, 1}, .pb = {3, 3}, .pe = {3, 3}},
+        {.nd = 2, .N = 1, .C = 2, .M = 11, .group = 1, .in = {23, 30}, .k = {5, 5}, .stride = {1, 1},
+         .dil = {1, 1}, .pb = {2, 2}, .pe = {2, 2}, .bias = true},
         /* 1-D, long */
         {.nd = 1, .N = 1, .C = 16, .M = 20, .group = 1, .in = {3001}, .k = {5}, .stride = {1}, .dil = {3},
          .pb = {6}, .pe = {6}, .bias = true},

@@ -1,6 +1,11 @@
 /* model.c — public model calls: load (format dispatch), free, introspection. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api/model.h"
 #include "exec/plan.h"
@@ -136,8 +141,8 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* path: the model file, NULL when loading from memory. */
-static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path, const char *base_dir,
+/* path: the model file, NULL when loading from memory; fd: the file, when bytes are its mapping (else -1). */
+static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path, const char *base_dir, int fd,
                             const nn_load_options *opts, nn_model **out)
 {
     bool darknet = opts->format == NN_FORMAT_DARKNET ||
@@ -165,7 +170,7 @@ static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path,
         nni_free(weights);
         nni_free(labels);
     } else {
-        st = nni_onnx_import(bytes, size, base_dir, opts, &m->graph);
+        st = nni_onnx_import_fd(bytes, size, fd, base_dir, opts, &m->graph);
     }
     if (st == NN_OK)
         st = nni_model_finish(m);
@@ -189,13 +194,38 @@ NN_API nn_status nn_model_load(const char *path, const nn_load_options *options,
     nn_status st = resolve_options(options, &opts);
     if (st != NN_OK)
         return st;
-    uint8_t *bytes;
-    size_t size;
-    if ((st = nni_read_file(path, opts.max_model_bytes, &bytes, &size)) != NN_OK)
-        return nni_error_prefix(st, "loading '%s'", path);
+    /*
+     * The file is mapped, not read: parsing touches only the pages that hold
+     * the graph's structure, and the weights are read (pread) straight into
+     * their tensors, so they are in memory once. A file that cannot be
+     * mapped is read into memory instead.
+     */
+    uint8_t *bytes = NULL, *mapped = NULL;
+    size_t size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+        (uint64_t)sb.st_size <= opts.max_model_bytes && (uint64_t)sb.st_size <= SIZE_MAX) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            mapped = p;
+            size = (size_t)sb.st_size;
+        }
+    }
+    if (!mapped) {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        if ((st = nni_read_file(path, opts.max_model_bytes, &bytes, &size)) != NN_OK)
+            return nni_error_prefix(st, "loading '%s'", path);
+    }
     /* the model's folder, for external data */
     char *dir = nni_strdup(path);
     if (!dir) {
+        if (mapped) {
+            munmap(mapped, size);
+            close(fd);
+        }
         nni_free(bytes);
         return nni_error(NN_E_NOMEM, "loading '%s': out of memory", path);
     }
@@ -204,8 +234,12 @@ NN_API nn_status nn_model_load(const char *path, const nn_load_options *options,
         slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
     else
         strcpy(dir, ".");
-    st = load_bytes(bytes, size, path, dir, &opts, out);
+    st = load_bytes(mapped ? mapped : bytes, size, path, dir, fd, &opts, out);
     nni_free(dir);
+    if (mapped) {
+        munmap(mapped, size);
+        close(fd);
+    }
     nni_free(bytes);
     if (st != NN_OK)
         return nni_error_prefix(st, "loading '%s'", path);
@@ -227,7 +261,7 @@ NN_API nn_status nn_model_load_memory(const void *data, size_t size, const nn_lo
     if (size > opts.max_model_bytes)
         return nni_error(NN_E_LIMIT, "nn_model_load_memory: %zu bytes is over the limit of %llu", size,
                          (unsigned long long)opts.max_model_bytes);
-    st = load_bytes(data, size, NULL, NULL, &opts, out);
+    st = load_bytes(data, size, NULL, NULL, -1, &opts, out);
     if (st != NN_OK)
         return nni_error_prefix(st, "loading a model from memory");
     return NN_OK;

@@ -205,7 +205,34 @@ static int32_t step_writes(const nni_graph *g, const nni_plan *p, int32_t s, int
     return n->out[k];
 }
 
-static nn_status assign_arena(const nni_graph *g, nni_plan *p)
+/*
+ * An input of step s whose buffer output 0 may reuse: in the arena, read
+ * last here, same dtype and size, and not also given at a later input index
+ * (variadic ops make several passes: a later operand must not be overwritten
+ * by the first).
+ */
+static int32_t inplace_input(const nni_graph *g, const nni_plan *p, int32_t s, const int32_t *last_use)
+{
+    const nni_node *n = &g->nodes[p->steps[s]];
+    const uint32_t f = n->op->flags;
+    if (!(f & (NNI_OP_INPLACE0 | NNI_OP_INPLACE01)) || p->dynamic[s])
+        return -1;
+    const int32_t v = step_writes(g, p, s, 0);
+    for (int32_t k = 0; k < n->n_in && k < ((f & NNI_OP_INPLACE01) ? 2 : 1); k++) {
+        const int32_t u = n->in[k];
+        if (u < 0 || p->state[u] != NNI_VAL_ARENA || last_use[u] != s || p->vals[u].dtype != p->vals[v].dtype ||
+            p->vals[u].nbytes != p->vals[v].nbytes)
+            continue;
+        bool later = false;
+        for (int32_t i = 2; i < n->n_in; i++)
+            later |= n->in[i] == u;
+        if (!later)
+            return u;
+    }
+    return -1;
+}
+
+static nn_status assign_arena(const nni_graph *g, nni_plan *p, bool inplace)
 {
     nn_status st = NN_OK;
     int32_t *last_use = nni_malloc((size_t)(p->n_values ? p->n_values : 1) * sizeof *last_use);
@@ -232,6 +259,13 @@ static nn_status assign_arena(const nni_graph *g, nni_plan *p)
             /* an output nobody reads still needs room while the node runs */
             if (last_use[v] < s)
                 last_use[v] = s;
+            int32_t u = k == 0 && inplace ? inplace_input(g, p, s, last_use) : -1;
+            if (u >= 0) {
+                /* the output takes over the buffer of an input that dies here */
+                p->offset[v] = p->offset[u];
+                last_use[u] = -2;
+                continue;
+            }
             p->offset[v] = nni_arena_take(&a, nni_arena_align(p->vals[v].nbytes ? p->vals[v].nbytes : 1));
         }
         const int32_t nr = step_n_reads(g, p, s);
@@ -394,7 +428,7 @@ nn_status nni_plan_build_ex(const nni_graph *g, const nn_tensor *const *input_sh
     if (flags & NNI_PLAN_FUSE)
         st = nni_plan_fuse(g, p);
     if (st == NN_OK)
-        st = assign_arena(g, p);
+        st = assign_arena(g, p, (flags & NNI_PLAN_INPLACE) != 0);
 done:
     nni_free(in);
     nni_free(out);

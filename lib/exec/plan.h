@@ -56,7 +56,9 @@ typedef struct nni_plan {
 nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit, nni_plan *p);
 
 /* nni_plan_build_ex flags */
-#define NNI_PLAN_FUSE (1u << 0) /* inference only: fuse followers into convolutions (exec/fuse.c) */
+#define NNI_PLAN_FUSE (1u << 0)    /* inference only: fuse followers into convolutions (exec/fuse.c) */
+#define NNI_PLAN_INPLACE (1u << 1) /* elementwise outputs may take over their dying input's buffer *during* the
+                                      step (ops' NNI_OP_INPLACE* flags): inputs do not survive their last reader */
 
 nn_status nni_plan_build_ex(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit,
                             uint32_t flags, nni_plan *p);

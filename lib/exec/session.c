@@ -20,7 +20,8 @@ struct nn_session {
     void *scratch;
     size_t scratch_cap;
     nn_tensor **in_ptrs, **out_ptrs; /* per-node views, sized for the widest node */
-    nn_tensor *outputs;              /* what nn_session_output hands out */
+    const nn_tensor **bound;         /* the caller's inputs of the current run, in graph order */
+    nn_tensor *outputs;              /* what nn_session_output hands out (names kept across runs) */
     bool have_outputs;
 };
 
@@ -68,8 +69,10 @@ NN_API nn_status nn_session_create(const nn_model *model, const nn_session_optio
     s->in_ptrs = nni_calloc((size_t)max_io, sizeof *s->in_ptrs);
     s->out_ptrs = nni_calloc((size_t)max_io, sizeof *s->out_ptrs);
     s->outputs = nni_calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *s->outputs);
-    nn_status st = (!s->in_ptrs || !s->out_ptrs || !s->outputs) ? nni_error(NN_E_NOMEM, "nn_session_create: out of memory")
-                                                                : nni_pool_create(threads, &s->pool);
+    s->bound = nni_calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *s->bound);
+    nn_status st = (!s->in_ptrs || !s->out_ptrs || !s->outputs || !s->bound)
+                       ? nni_error(NN_E_NOMEM, "nn_session_create: out of memory")
+                       : nni_pool_create(threads, &s->pool);
     if (st != NN_OK) {
         nn_session_free(s);
         return st;
@@ -78,10 +81,16 @@ NN_API nn_status nn_session_create(const nn_model *model, const nn_session_optio
     return NN_OK;
 }
 
+/* Outputs' data (owned copies only); names stay for the next run. */
 static void release_outputs(nn_session *s)
 {
-    for (int32_t i = 0; i < s->model->graph.n_outputs; i++)
-        nni_tensor_release(&s->outputs[i]);
+    for (int32_t i = 0; i < s->model->graph.n_outputs; i++) {
+        nn_tensor *t = &s->outputs[i];
+        if (t->flags & NNI_TENSOR_OWNS_DATA)
+            nni_free_aligned(t->data);
+        t->data = NULL;
+        t->flags &= ~NNI_TENSOR_OWNS_DATA;
+    }
     s->have_outputs = false;
 }
 
@@ -100,14 +109,18 @@ NN_API void nn_session_free(nn_session *s)
     if (!s)
         return;
     release_dynamic(s);
-    if (s->outputs)
+    if (s->outputs) {
         release_outputs(s);
+        for (int32_t i = 0; i < s->model->graph.n_outputs; i++)
+            nni_tensor_release(&s->outputs[i]);
+    }
     nni_plan_free(&s->plan);
     nni_pool_free(s->pool);
     nni_free_aligned(s->arena);
     nni_free_aligned(s->scratch);
     nni_free(s->in_ptrs);
     nni_free(s->out_ptrs);
+    nni_free(s->bound);
     nni_free(s->outputs);
     nni_free(s);
 }
@@ -197,7 +210,7 @@ static nn_status replan(nn_session *s, const nn_tensor *const *bound)
     release_dynamic(s);
     nni_plan_free(&s->plan);
     s->planned = false;
-    nn_status st = nni_plan_build_ex(&s->model->graph, bound, 1 << 16, NNI_PLAN_FUSE, &s->plan);
+    nn_status st = nni_plan_build_ex(&s->model->graph, bound, 1 << 16, NNI_PLAN_FUSE | NNI_PLAN_INPLACE, &s->plan);
     if (st != NN_OK)
         return st;
     if (s->plan.arena_size > s->arena_cap) {
@@ -306,9 +319,7 @@ NN_API nn_status nn_session_run(nn_session *s, uint32_t n_inputs, const char *co
         return nni_error(NN_E_INVALID_ARG, "nn_session_run: session is NULL");
     const nni_graph *g = &s->model->graph;
     release_outputs(s);
-    const nn_tensor **bound = nni_calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *bound);
-    if (!bound)
-        return nni_error(NN_E_NOMEM, "nn_session_run: out of memory");
+    const nn_tensor **bound = s->bound;
     nn_status st = bind_inputs(s, n_inputs, names, inputs, bound);
     if (st == NN_OK && !plan_matches(s, bound))
         st = replan(s, bound);
@@ -322,7 +333,6 @@ NN_API nn_status nn_session_run(nn_session *s, uint32_t n_inputs, const char *co
         for (int32_t i = 0; i < g->n_inputs; i++)
             s->plan.vals[g->inputs[i]].data = NULL; /* never keep the caller's memory */
     }
-    nni_free(bound);
     if (st != NN_OK) {
         release_outputs(s);
         return nni_error_prefix(st, "nn_session_run");

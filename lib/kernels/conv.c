@@ -209,9 +209,124 @@ __attribute__((target("avx2,fma"))) static void im2col_avx2(void *arg, int64_t b
     im2col_body(arg, begin, end);
 }
 
+/*
+ * 2-D packed im2col with explicit masked vectors: output lines are short
+ * (7 to 112 positions, split again at panel edges), where compiled loops
+ * spend more in scalar heads and tails than in the copy. Per im2col row
+ * (channel, kh, kw) and output line: zeros for a row outside the image,
+ * else the line's inputs (contiguous, or every other one for stride 2),
+ * zero outside the image's columns.
+ */
+#include "kernels/avx512.h"
+
+NNI_AVX512_INLINE __mmask16 range16(int64_t lo, int64_t hi)
+{
+    /* lanes [lo, hi) of 16, clamped */
+    lo = lo < 0 ? 0 : lo > 16 ? 16 : lo;
+    hi = hi < lo ? lo : hi > 16 ? 16 : hi;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* dst[i] = src[i * s] for i in [0, m) where 0 <= iw0 + i * s < W (src = row + iw0), else 0. */
+NNI_AVX512 static void line16(float *dst, const float *row, int64_t iw0, int64_t s, int64_t m, int64_t W)
+{
+    static const int32_t even_idx[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    for (int64_t i = 0; i < m; i += 16) {
+        const int64_t n = m - i < 16 ? m - i : 16, base = iw0 + i * s;
+        const __mmask16 out = range16(0, n);
+        if (s == 1) {
+            const __mmask16 in = range16(-base, W - base) & out;
+            _mm512_mask_storeu_ps(dst + i, out, _mm512_maskz_loadu_ps(in, row + base));
+        } else if (s == 2) {
+            /* lanes 2k of a 32-float window; window lane l valid when 0 <= base + l < W */
+            const __mmask16 m0 = range16(-base, W - base), m1 = range16(-base - 16, W - base - 16);
+            const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m0, row + base),
+                                                    _mm512_loadu_si512(even_idx),
+                                                    _mm512_maskz_loadu_ps(m1, row + base + 16));
+            _mm512_mask_storeu_ps(dst + i, out, v);
+        } else {
+            for (int64_t k = 0; k < n; k++) {
+                const int64_t iw = base + k * s;
+                dst[i + k] = iw >= 0 && iw < W ? row[iw] : 0.0f;
+            }
+        }
+    }
+}
+
+/* A piece of one output line inside one B panel (the same for every im2col row). */
+typedef struct {
+    int64_t dst;   /* (panel * K) * nr + first lane: add r * nr for row r */
+    int64_t m;     /* positions */
+    int64_t oh;    /* output row */
+    int64_t iw;    /* input column of the first position at kernel column 0 */
+} im2col_seg;
+
+#define IM2COL_MAX_SEGS 64
+
+NNI_AVX512 static void im2col2d_rows(const patch_job *j, const im2col_seg *seg, int64_t nseg, int64_t r0, int64_t r1)
+{
+    const nni_conv_geom *g = j->g;
+    const int64_t H = g->in[0], W = g->in[1], KW = g->kernel[1], KH = g->kernel[0], nr = j->nr;
+    const int64_t sh = g->stride[0], sw = g->stride[1], dh = g->dil[0], dw = g->dil[1], pt = g->pad[0];
+    int64_t c = r0 / j->kvol, kh = r0 % j->kvol / KW, kw = r0 % KW;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *xc = j->x + c * j->ivol;
+        for (int64_t s = 0; s < nseg; s++) {
+            const im2col_seg *sg = &seg[s];
+            float *dst = j->col + sg->dst + r * nr;
+            const int64_t ih = sg->oh * sh + kh * dh - pt;
+            if (ih >= 0 && ih < H)
+                line16(dst, xc + ih * W, sg->iw + kw * dw, sw, sg->m, W);
+            else
+                for (int64_t i = 0; i < sg->m; i += 16)
+                    _mm512_mask_storeu_ps(dst + i, range16(0, sg->m - i), _mm512_setzero_ps());
+        }
+        if (++kw == KW) {
+            kw = 0;
+            if (++kh == KH)
+                kh = 0, c++;
+        }
+    }
+}
+
+NNI_AVX512 static void im2col2d_packed(const patch_job *j, int64_t r0, int64_t r1)
+{
+    const nni_conv_geom *g = j->g;
+    const int64_t OW = g->out[1], n = j->p1 - j->p0, nr = j->nr, K = j->rows;
+    /* the chunk's line pieces, computed once for every row, in batches */
+    im2col_seg seg[IM2COL_MAX_SEGS];
+    int64_t nseg = 0, t = 0, oh = j->p0 / OW, ow = j->p0 % OW, q = 0, lane = 0;
+    while (t < n) {
+        int64_t len = OW - ow < n - t ? OW - ow : n - t;
+        while (len > 0) {
+            const int64_t m = len < nr - lane ? len : nr - lane;
+            seg[nseg++] = (im2col_seg){.dst = q * K * nr + lane, .m = m, .oh = oh, .iw = ow * g->stride[1] - g->pad[1]};
+            if (nseg == IM2COL_MAX_SEGS) {
+                im2col2d_rows(j, seg, nseg, r0, r1);
+                nseg = 0;
+            }
+            t += m, len -= m, ow += m;
+            if ((lane += m) == nr)
+                lane = 0, q++;
+        }
+        ow = 0, oh++;
+    }
+    if (nseg)
+        im2col2d_rows(j, seg, nseg, r0, r1);
+    if (lane) /* zero the last panel past column n */
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t i = lane; i < nr; i += 16)
+                _mm512_mask_storeu_ps(j->col + (q * K + r) * nr + i, range16(0, nr - i), _mm512_setzero_ps());
+}
+
 __attribute__((target("avx512f"))) static void im2col_avx512(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
+    const patch_job *j = arg;
     (void)tid;
+    if (j->nr && j->g->nd == 2) {
+        im2col2d_packed(j, begin, end);
+        return;
+    }
     im2col_body(arg, begin, end);
 }
 #endif
@@ -316,7 +431,12 @@ size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads)
     dw_pad pd;
     dw_pad_dims(g, &pd);
     size_t per = pd.copy ? ((size_t)(pd.Hp * pd.Wp) * sizeof(float) + 63) & ~(size_t)63 : 0;
-    return per * (size_t)(threads < 1 ? 1 : threads) + 64;
+    size_t bytes = per * (size_t)(threads < 1 ? 1 : threads) + 64;
+    if (nni_dw_blocked_ok(g, 1)) {
+        size_t b = nni_dw_blocked_workspace(g, threads) + 64;
+        bytes = b > bytes ? b : bytes;
+    }
+    return bytes;
 }
 
 /* One output plane; the body is compiled once per ISA below so the row loops vectorize wide. */
@@ -456,6 +576,10 @@ void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M,
                               const float *w, const float *bias, const nni_epilogue *epi, float *y, void *ws,
                               nni_pool *pool)
 {
+    if (nni_dw_blocked_ok(g, mult)) {
+        nni_dw_blocked(g, planes / M, M, x, w, bias, epi, y, ws, pool);
+        return;
+    }
     dw_job j = {.g = g, .M = M, .mult = mult, .ivol = g->in[0] * g->in[1], .ovol = g->out[0] * g->out[1],
                 .kvol = g->kernel[0] * g->kernel[1], .x = x, .w = w, .bias = bias,
                 .epi = nni_epilogue_active(epi) ? epi : NULL, .y = y, .ws = ws,

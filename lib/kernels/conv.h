@@ -67,6 +67,26 @@ void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M,
 /** The same without an epilogue. */
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
                           const float *w, const float *bias, float *y, void *ws, nni_pool *pool);
+/*
+ * The 16-channel-block path behind nni_conv2d_depthwise (AVX-512, one
+ * output channel per input channel, kernels up to 7x7); dwconv.c.
+ */
+bool nni_dw_blocked_ok(const nni_conv_geom *g, int64_t mult);
+size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads);
+void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x, const float *w, const float *bias,
+                    const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
+
+/*
+ * Dense 2-D convolution of at most 4 input channels (a network's first
+ * layer), AVX-512, stride 1 with "same" output or stride 2: y = act(conv +
+ * epilogue); epi's row arrays are indexed by output channel, its residual
+ * holds the whole output (N x M planes). dwconv.c.
+ */
+bool nni_conv2d_smallc_ok(const nni_conv_geom *g, int64_t C);
+size_t nni_conv2d_smallc_workspace(const nni_conv_geom *g, int64_t C);
+void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, const float *x, const float *w,
+                       const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
+
 /** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */
 size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads);
 

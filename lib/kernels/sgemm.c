@@ -1121,6 +1121,22 @@ void nni_sgemm_pack_b(int64_t N, int64_t K, const float *B, int64_t ldb, float *
         ar->pack_b(B, ldb, N, K, Bp);
 }
 
+void nni_sgemm_pack_bt(int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp)
+{
+    const sg_arch *ar = get_arch();
+    if (N <= 0 || K <= 0)
+        return;
+    if (ar->pack_bt) {
+        ar->pack_bt(B, ldb, N, K, Bp);
+        return;
+    }
+    const int64_t NR = ar->nr;
+    for (int64_t q = 0; q < N; q += NR, Bp += NR * K)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < NR; j++)
+                Bp[k * NR + j] = q + j < N ? B[(q + j) * ldb + k] : 0.0f;
+}
+
 void nni_sgemm_packed_ws_epi(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                              const float *Bp, float beta, float *C, int64_t ldc, const nni_epilogue *epi, void *ws,
                              nni_pool *pool)

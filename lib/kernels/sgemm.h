@@ -50,6 +50,8 @@ void nni_sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float 
 int64_t nni_sgemm_nr(void);
 /** Pack row-major B (K x N, row stride ldb) into Bp. */
 void nni_sgemm_pack_b(int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp);
+/** Pack the transpose of row-major B (N x K, row stride ldb): op(B) = B^T, K x N. */
+void nni_sgemm_pack_bt(int64_t N, int64_t K, const float *B, int64_t ldb, float *Bp);
 /** Workspace bytes for nni_sgemm_packed_ws. */
 size_t nni_sgemm_packed_workspace(int64_t M, int64_t N, int64_t K, int32_t threads);
 /** C = alpha * op(A) * B + beta * C with B given pre-packed. */

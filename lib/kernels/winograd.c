@@ -14,10 +14,13 @@
  * Blocks run in parallel when there are enough of them; otherwise each
  * phase of a block is split over the threads.
  *
- * Matrices (Lavin & Gray, points 0, +-1, +-2, inf):
- *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
- *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
- *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * Matrices (Toom-Cook with points 0, 1, -1, 2, -1/2, inf: about 1.6x less
+ * float32 error than the usual 0, +-1, +-2 (Barabasz et al., "Error
+ * analysis and improving the accuracy of Winograd convolution for DNNs")):
+ *   B^T = [1 3/2 -2 -3/2 1 0; 0 -1 -5/2 -1/2 1 0; 0 1 1/2 -5/2 1 0;
+ *          0 -1/2 -1 1/2 1 0; 0 2 -1 -2 1 0; 0 1 3/2 -2 -3/2 1]
+ *   G   = [1 0 0; -1/3 -1/3 -1/3; 1/3 -1/3 1/3; 1/15 2/15 4/15; -16/15 8/15 -4/15; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -1/2 0; 0 1 1 4 1/4 0; 0 1 -1 8 -1/8 1]
  */
 #include <pthread.h>
 #include <string.h>
@@ -27,7 +30,7 @@
 
 #if defined(__x86_64__)
 #define WG_X86 1
-#include <immintrin.h>
+#include "kernels/avx512.h"
 #else
 #define WG_X86 0
 #endif
@@ -70,11 +73,11 @@ size_t nni_winograd_weights_size(int64_t M, int64_t C)
 
 void nni_winograd_transform_weights(int64_t M, int64_t C, const float *w, float *u)
 {
-    static const double G[6][3] = {{0.25, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    static const double G[6][3] = {{1, 0, 0},
+                                   {-1.0 / 3, -1.0 / 3, -1.0 / 3},
+                                   {1.0 / 3, -1.0 / 3, 1.0 / 3},
+                                   {1.0 / 15, 2.0 / 15, 4.0 / 15},
+                                   {-16.0 / 15, 8.0 / 15, -4.0 / 15},
                                    {0, 0, 1}};
     const int64_t nr = nni_sgemm_nr(), Kp = rup(C, WG_CB);
     const size_t per = point_floats(M, C, nr);
@@ -168,39 +171,6 @@ size_t nni_winograd_workspace(const nni_winograd_geom *g, int32_t threads)
 #define WG_AVX512 __attribute__((target("avx512f,avx512vl")))
 #define WG_INLINE static inline __attribute__((always_inline, target("avx512f,avx512vl")))
 
-/* In-register transpose of 16 vectors of 16 floats: r[i][k] -> r[k][i]. */
-WG_INLINE void tr16(__m512 r[16])
-{
-    __m512 t[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    /* r[4i + k], 128-bit lane L: rows 4i..4i+3 of column 4L + k */
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; k++) {
-        __m512 u0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x44), u1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xEE);
-        __m512 u2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xEE);
-        t[k] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-        t[4 + k] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-        t[8 + k] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-        t[12 + k] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        r[i] = t[i];
-}
-
-static inline __mmask16 tail16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
-
 /* Rows [r0, r1) of the bordered, channel-blocked input (r = cb * Hb + row). */
 WG_AVX512 static void xb_task(void *arg, int64_t r0, int64_t r1, int32_t tid)
 {
@@ -221,12 +191,12 @@ WG_AVX512 static void xb_task(void *arg, int64_t r0, int64_t r1, int32_t tid)
         const int64_t left = g->pad_l, right = j->Wb - left - g->W;
         memset(dst, 0, (size_t)(max64(left, 0) * WG_CB) * sizeof(float));
         for (int64_t x0 = 0; x0 < g->W; x0 += 16) {
-            const __mmask16 m = tail16(g->W - x0);
+            const __mmask16 m = nni_tail16(g->W - x0);
             __m512 v[16];
 #pragma GCC unroll 16
             for (int k = 0; k < 16; k++)
                 v[k] = k < nc ? _mm512_maskz_loadu_ps(m, src + k * plane + x0) : _mm512_setzero_ps();
-            tr16(v);
+            nni_tr16(v);
             const int64_t n = min64(16, g->W - x0);
             for (int64_t k = 0; k < n; k++)
                 _mm512_storeu_ps(dst + (left + x0 + k) * WG_CB, v[k]);
@@ -239,26 +209,26 @@ WG_AVX512 static void xb_task(void *arg, int64_t r0, int64_t r1, int32_t tid)
 /* o = B^T d along one axis: 6 vectors in, 6 out. */
 WG_INLINE void bt6(__m512 o[6], const __m512 d[6])
 {
-    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
-    o[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
-    __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]), b = _mm512_fnmadd_ps(four, d[1], d[3]);
-    o[1] = _mm512_add_ps(a, b);
-    o[2] = _mm512_sub_ps(a, b);
-    __m512 c = _mm512_sub_ps(d[4], d[2]), e = _mm512_mul_ps(two, _mm512_sub_ps(d[3], d[1]));
-    o[3] = _mm512_add_ps(c, e);
-    o[4] = _mm512_sub_ps(c, e);
-    o[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+    const __m512 two = _mm512_set1_ps(2.0f), half = _mm512_set1_ps(0.5f), c15 = _mm512_set1_ps(1.5f),
+                 c25 = _mm512_set1_ps(2.5f);
+    const __m512 u = _mm512_sub_ps(d[1], d[3]), v = _mm512_sub_ps(d[4], d[2]);
+    o[0] = _mm512_fmadd_ps(c15, u, _mm512_fnmadd_ps(two, d[2], _mm512_add_ps(d[0], d[4])));
+    o[1] = _mm512_fnmadd_ps(c25, d[2], _mm512_fnmadd_ps(half, d[3], _mm512_sub_ps(d[4], d[1])));
+    o[2] = _mm512_fmadd_ps(half, d[2], _mm512_fnmadd_ps(c25, d[3], _mm512_add_ps(d[4], d[1])));
+    o[3] = _mm512_fnmadd_ps(half, u, v);
+    o[4] = _mm512_fmadd_ps(two, u, v);
+    o[5] = _mm512_fnmadd_ps(c15, v, _mm512_fnmadd_ps(two, d[3], _mm512_add_ps(d[1], d[5])));
 }
 
 /* o = A^T m along one axis: 6 vectors in, 4 out. */
 WG_INLINE void at6(__m512 o[4], const __m512 m[6])
 {
-    __m512 p = _mm512_add_ps(m[1], m[2]), q = _mm512_sub_ps(m[1], m[2]);
-    __m512 u = _mm512_add_ps(m[3], m[4]), w = _mm512_sub_ps(m[3], m[4]);
-    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), u);
-    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), w, q);
-    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), u, p);
-    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), w, q), m[5]);
+    const __m512 p = _mm512_add_ps(m[1], m[2]), q = _mm512_sub_ps(m[1], m[2]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], p), _mm512_add_ps(m[3], m[4]));
+    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), m[3], _mm512_fnmadd_ps(_mm512_set1_ps(0.5f), m[4], q));
+    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), m[3], _mm512_fmadd_ps(_mm512_set1_ps(0.25f), m[4], p));
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), m[3], _mm512_fnmadd_ps(_mm512_set1_ps(0.125f), m[4], q)),
+                         m[5]);
 }
 
 /* Input transform of tiles [t0 + a, t0 + b) of the block into v. */
@@ -307,24 +277,6 @@ static void gemm_task(void *arg, int64_t a, int64_t b, int32_t tid)
                             0.0f, j->o + p * j->tb * j->Np, j->Np, ws, NULL);
 }
 
-WG_INLINE __m512 act16(__m512 x, int32_t act, float alpha, float beta)
-{
-    const __m512 zero = _mm512_setzero_ps();
-    switch (act) {
-    case NNI_ACT_RELU:
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, zero);
-    case NNI_ACT_LEAKY_RELU:
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_mul_ps(x, _mm512_set1_ps(alpha)));
-    case NNI_ACT_CLIP: {
-        const __m512 lo = _mm512_set1_ps(alpha), hi = _mm512_set1_ps(beta);
-        x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
-    }
-    default:
-        return x;
-    }
-}
-
 /* Output transform of tiles [t0 + a, t0 + b) of the block, with the epilogue. */
 WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
@@ -353,7 +305,7 @@ WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
             }
             __m512 y[16];
             const int64_t c0 = nb * WG_CB, nc = min64(WG_CB, g->M - c0);
-            const __mmask16 chm = tail16(nc);
+            const __mmask16 chm = nni_tail16(nc);
             const __m512 sc = e && e->row_scale ? _mm512_maskz_loadu_ps(chm, e->row_scale + c0) : _mm512_set1_ps(1.0f);
             const __m512 bi = e && e->row_bias ? _mm512_maskz_loadu_ps(chm, e->row_bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 4
@@ -364,7 +316,7 @@ WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
                 for (int k = 0; k < 4; k++)
                     y[i * 4 + k] = _mm512_fmadd_ps(o[k], sc, bi);
             }
-            tr16(y); /* y[q]: channel c0 + q's 4x4 tile, row-major */
+            nni_tr16(y); /* y[q]: channel c0 + q's 4x4 tile, row-major */
             for (int64_t q = 0; q < nc; q++) {
                 const int64_t m = c0 + q;
                 float *dst = j->y + m * plane + 4 * ty * g->OW + 4 * tx;
@@ -382,7 +334,7 @@ WG_AVX512 static void out_task(void *arg, int64_t a, int64_t b, int32_t tid)
                     v = _mm512_add_ps(v, r);
                 }
                 if (j->act_in_tile)
-                    v = act16(v, e->act, e->alpha, e->beta);
+                    v = nni_act16(v, e->act, e->alpha, e->beta);
                 _mm_mask_storeu_ps(dst, cm, _mm512_castps512_ps128(v));
                 if (vi > 1)
                     _mm_mask_storeu_ps(dst + g->OW, cm, _mm512_extractf32x4_ps(v, 1));
@@ -428,8 +380,7 @@ void nni_winograd_conv(const nni_winograd_geom *g, const float *x, const float *
     j.x = x;
     j.u = u;
     j.e = nni_epilogue_active(e) ? e : NULL;
-    j.act_in_tile = j.e && (j.e->act == NNI_ACT_NONE || j.e->act == NNI_ACT_RELU || j.e->act == NNI_ACT_LEAKY_RELU ||
-                            j.e->act == NNI_ACT_CLIP);
+    j.act_in_tile = j.e && nni_act16_ok(j.e->act);
     j.y = y;
     j.xb = ws;
     j.tws = (char *)ws + xb_bytes(&j);

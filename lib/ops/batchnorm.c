@@ -220,7 +220,7 @@ static uint64_t bn_macs(const nni_opctx *c) { return (uint64_t)nni_tensor_count(
 const nni_op_desc nni_op_batchnormalization = {
     .name = "BatchNormalization", .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
     .state_size = sizeof(bn_state),
-    .prepare = bn_prepare, .infer = bn_infer, .run = bn_run, .macs = bn_macs, .flags = NNI_OP_FUSE_ACT,
+    .prepare = bn_prepare, .infer = bn_infer, .run = bn_run, .macs = bn_macs, .flags = NNI_OP_FUSE_ACT | NNI_OP_INPLACE0,
 };
 
 void nni_batchnorm_params(const nni_opctx *c, nni_bn_params *p)

@@ -473,7 +473,7 @@ static nn_status where_run(nni_opctx *c)
 #define BIN_DESC(sym, onnx, lo, hi)                                                                     \
     const nni_op_desc sym = {                                                                          \
         .name = onnx, .min_in = lo, .max_in = hi, .min_out = 1, .max_out = 1, .state_size = sizeof(bin_state), \
-        .prepare = bin_prepare, .infer = bin_infer, .run = bin_run,                                    \
+        .prepare = bin_prepare, .infer = bin_infer, .run = bin_run, .flags = NNI_OP_INPLACE01,         \
     };
 
 BIN_DESC(nni_op_add, "Add", 2, 2)

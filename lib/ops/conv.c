@@ -357,17 +357,25 @@ static void set_chunks(conv_plan *p, int64_t n)
  * with enough channels and tiles to keep its GEMMs efficient (below that,
  * im2col wins). Needs the model's memo for the transformed filters.
  */
+static bool g_no_fast_paths; /* test hook */
+
+void nni_conv_fast_paths(bool on) { g_no_fast_paths = !on; }
+
 static bool use_winograd(const nni_opctx *c, const conv_shape *sh)
 {
     const conv_state *s = c->state;
     const nni_conv_geom *g = &sh->g;
-    if (!c->memo || s->group != 1 || g->nd != 2 || !nni_winograd_supported())
+    if (!c->memo || g_no_fast_paths || s->group != 1 || g->nd != 2 || !nni_winograd_supported())
         return false;
     for (int32_t d = 0; d < 2; d++)
         if (g->kernel[d] != 3 || g->stride[d] != 1 || g->dil[d] != 1)
             return false;
     const int64_t tiles = ((g->out[0] + 3) / 4) * ((g->out[1] + 3) / 4);
-    return sh->C >= 16 && sh->M >= 16 && tiles >= 16;
+    if (sh->C < 16 || sh->M < 16)
+        return false;
+    /* few tiles: the transformed filters (4x the filters) are streamed for little work; only small sets pay */
+    const double u_bytes = 36.0 * (double)((sh->C + 15) / 16 * 16) * (double)((sh->M + 15) / 16 * 16) * 4.0;
+    return tiles >= 16 || (tiles >= 4 && u_bytes <= 2.0 * 1024 * 1024);
 }
 
 typedef struct {
@@ -406,6 +414,95 @@ static nn_status winograd_run(nni_opctx *c, const conv_shape *sh, const float *b
             e.residual += n * sh->M * sh->yvol;
         e.ldr = sh->yvol;
         nni_winograd_conv(&wg, x + n * sh->C * sh->xvol, u, &e, y + n * sh->M * sh->yvol, buf + epi_bytes, c->pool);
+    }
+    return NN_OK;
+}
+
+/*
+ * A convolution over few positions (7x7 planes: 49 columns) and many
+ * channels wastes most of the GEMM's last 48-column panel. Computed
+ * transposed instead, Y^T = col^T W^T, the positions become GEMM rows (tiles
+ * of 8) and the channels columns; W^T is packed once into the model's memo.
+ * col is X itself for a pointwise convolution, else its im2col. The result
+ * is transposed back into Y with the epilogue applied.
+ */
+static bool use_transposed(const nni_opctx *c, const conv_shape *sh)
+{
+    const conv_state *s = c->state;
+    return c->memo && !g_no_fast_paths && s->group == 1 && sh->yvol <= 64 && sh->yvol % 48 != 0 && sh->M >= 96 && sh->C * sh->kvol >= 64;
+}
+
+typedef struct {
+    int64_t M, K;
+    const float *w;
+} packt_arg;
+
+static void packt_build(void *arg, void *dst)
+{
+    const packt_arg *a = arg;
+    nni_sgemm_pack_bt(a->M, a->K, a->w, a->K, dst);
+}
+
+typedef struct {
+    const float *yt;
+    float *y;
+    int64_t M, P;
+    const nni_epilogue *e;
+} untranspose_job;
+
+/* Channel blocks [a, b) of 16: y = yt^T in 16 x 16 blocks (both sides stay in cache lines), then the epilogue. */
+static void untranspose_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const untranspose_job *j = arg;
+    (void)tid;
+    const int64_t M = j->M, P = j->P;
+    for (int64_t m0 = a * 16; m0 < b * 16 && m0 < M; m0 += 16) {
+        const int64_t m1 = m0 + 16 < M ? m0 + 16 : M;
+        for (int64_t p0 = 0; p0 < P; p0 += 16) {
+            const int64_t p1 = p0 + 16 < P ? p0 + 16 : P;
+            for (int64_t m = m0; m < m1; m++)
+                for (int64_t p = p0; p < p1; p++)
+                    j->y[m * P + p] = j->yt[p * M + m];
+        }
+        nni_epilogue_apply(j->e, j->y + m0 * P, P, m0, m1 - m0, 0, P);
+    }
+}
+
+static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float *bias, size_t epi_bytes, bool pointwise)
+{
+    const int64_t nr = nni_sgemm_nr(), P = sh->yvol, M = sh->M, K = sh->C;
+    const int64_t Kx = sh->C * sh->kvol; /* im2col rows */
+    packt_arg arg = {M, Kx, c->in[1]->data};
+    const uint32_t kind = (2u << 16) | (uint32_t)nr;
+    const size_t wbytes = (size_t)(Kx * ((M + nr - 1) / nr * nr)) * sizeof(float);
+    const float *wp = nni_memo_get(c->memo, c->in[1], kind, wbytes, packt_build, &arg);
+    if (!wp)
+        return NN_E_NOMEM;
+    const int32_t threads = nni_pool_threads(c->pool);
+    const size_t yt_bytes = align64((size_t)(P * M) * sizeof(float));
+    const size_t ws_bytes = nni_sgemm_packed_workspace(P, M, Kx, threads);
+    const size_t col_bytes = pointwise ? 0 : align64((size_t)(Kx * P) * sizeof(float));
+    char *buf = c->scratch(c, epi_bytes + yt_bytes + ws_bytes + col_bytes);
+    if (!buf)
+        return nni_error(NN_E_NOMEM, "cannot allocate convolution scratch");
+    nni_epilogue epi;
+    nni_fusion_epilogue(c, bias, M, (float *)buf, &epi);
+    float *yt = (float *)(buf + epi_bytes);
+    float *col = (float *)(buf + epi_bytes + yt_bytes + ws_bytes);
+    for (int64_t n = 0; n < sh->N; n++) {
+        const float *x = (const float *)c->in[0]->data + n * K * sh->xvol;
+        float *y = (float *)c->out[0]->data + n * M * P;
+        if (!pointwise) {
+            nni_im2col(&sh->g, K, x, 0, P, col, c->pool);
+            x = col;
+        }
+        nni_sgemm_packed_ws(true, P, M, Kx, 1.0f, x, P, wp, 0.0f, yt, M, buf + epi_bytes + yt_bytes, c->pool);
+        nni_epilogue e = epi;
+        if (e.residual)
+            e.residual += n * M * P;
+        e.ldr = P;
+        untranspose_job uj = {.yt = yt, .y = y, .M = M, .P = P, .e = &e};
+        nni_parallel_for(c->pool, (M + 15) / 16, 4, untranspose_task, &uj);
     }
     return NN_OK;
 }
@@ -449,12 +546,26 @@ static nn_status conv_run(nni_opctx *c)
     if (use_winograd(c, &sh))
         return winograd_run(c, &sh, bias, epi_bytes);
 
+    if (s->group == 1 && nd == 2 && !g_no_fast_paths && nni_conv2d_smallc_ok(&sh.g, sh.C)) {
+        /* a first layer (RGB input): direct, no im2col */
+        size_t bytes = epi_bytes + nni_conv2d_smallc_workspace(&sh.g, sh.C);
+        char *buf = c->scratch(c, bytes);
+        if (!buf)
+            return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
+        nni_fusion_epilogue(c, bias, sh.M, (float *)buf, &epi);
+        nni_conv2d_smallc(&sh.g, sh.N, sh.C, sh.M, c->in[0]->data, c->in[1]->data, &epi, c->out[0]->data,
+                          buf + epi_bytes, c->pool);
+        return NN_OK;
+    }
+
     conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .y = c->out[0]->data,
                    .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
     bool pointwise = sh.kvol == 1;
     for (int32_t d = 0; d < nd; d++)
         if (sh.g.stride[d] != 1 || sh.g.pad[d] != 0 || sh.g.in[d] != sh.g.out[d])
             pointwise = false;
+    if (use_transposed(c, &sh))
+        return transposed_run(c, &sh, bias, epi_bytes, pointwise);
     /* a single output channel per group is a matrix-vector product: plain columns suit it */
     p.mode = pointwise ? CONV_POINTWISE : sh.Mg > 1 ? CONV_PACKED : CONV_PLAIN;
     int64_t n_chunks = 1;

@@ -28,4 +28,11 @@ bool nni_batchnorm_is_inference(const nni_node *n, int64_t opset, float *epsilon
  */
 void nni_fusion_epilogue(const nni_opctx *c, const float *bias, int64_t M, float *buf, nni_epilogue *e);
 
+/**
+ * Test hook: false makes convolutions skip their memo-backed paths
+ * (Winograd, transposed small-plane GEMM) and take im2col + GEMM, the
+ * reference the fast paths are checked against. Not thread-safe.
+ */
+void nni_conv_fast_paths(bool on);
+
 #endif

@@ -31,6 +31,11 @@
 #define NNI_OP_FUSE_BN (1u << 2)       /* a BatchNormalization over output 0's dim 1 */
 #define NNI_OP_FUSE_RESIDUAL (1u << 3) /* an Add of a tensor of output 0's shape */
 #define NNI_OP_FUSE_ACT (1u << 4)      /* an activation (nni_act) */
+/* run may write output 0 over input 0 (INPLACE0) or input 0 or 1 (INPLACE01) when that input has the
+ * output's dtype and element count: each output element is computed from the same-index input elements
+ * (and broadcast ones) before anything at that index is written. The plan shares a dying input's buffer. */
+#define NNI_OP_INPLACE0 (1u << 5)
+#define NNI_OP_INPLACE01 (1u << 6)
 
 /*
  * Followers of an op that the execution plan fused into it (inference only;

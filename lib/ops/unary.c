@@ -474,7 +474,7 @@ bool nni_unary_as_act(const nni_node *n, int64_t opset, nn_tensor *const *in, in
 #define UN_DESC(sym, onnx)                                                                                   \
     const nni_op_desc sym = {                                                                                \
         .name = onnx, .min_in = 1, .max_in = 1, .min_out = 1, .max_out = 1, .state_size = sizeof(un_state), \
-        .prepare = un_prepare, .infer = un_infer, .run = un_run,                                             \
+        .prepare = un_prepare, .infer = un_infer, .run = un_run, .flags = NNI_OP_INPLACE0,                   \
     };
 
 UN_DESC(nni_op_relu, "Relu")
@@ -520,7 +520,7 @@ UN_DESC(nni_op_not, "Not")
 
 const nni_op_desc nni_op_clip = {
     .name = "Clip", .min_in = 1, .max_in = 3, .min_out = 1, .max_out = 1, .state_size = sizeof(un_state),
-    .prepare = un_prepare, .infer = un_infer, .run = un_run,
+    .prepare = un_prepare, .infer = un_infer, .run = un_run, .flags = NNI_OP_INPLACE0,
 };
 
 void nni_unary_params(const nni_opctx *c, float *alpha, float *beta, bool *tanh_gelu)

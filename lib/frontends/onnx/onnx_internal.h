@@ -7,6 +7,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "frontends/onnx/onnx_skeleton.h"
 #include "ir/graph.h"
 #include "onnx.pb-c.h"
 
@@ -22,6 +23,9 @@ extern ProtobufCAllocator nni_pb_allocator;
  */
 nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, const nni_limits *limits,
                                      nn_tensor **out);
+/** The same with raw_data given by a payload of the original bytes (a skeleton's initializer). */
+nn_status nni_onnx_tensor_from_payload(const Onnx__TensorProto *tp, const nni_onnx_source *src,
+                                       const nni_onnx_payload *pl, const nni_limits *limits, nn_tensor **out);
 /** Read a whole file into memory (nni_malloc'd), refusing files over max_bytes. */
 nn_status nni_read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *size);
 

@@ -226,20 +226,44 @@ fail:
 nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_dir, const nn_load_options *opts,
                           nni_graph *g)
 {
+    return nni_onnx_import_fd(bytes, size, -1, base_dir, opts, g);
+}
+
+nn_status nni_onnx_import_fd(const uint8_t *bytes, size_t size, int fd, const char *base_dir,
+                             const nn_load_options *opts, nni_graph *g)
+{
     nn_status st = NN_OK;
     uint64_t total = 0;
     if (size == 0)
         return nni_error(NN_E_PARSE, "the model is empty (0 bytes)");
     if ((st = nni_onnx_prescan(bytes, size, opts)) != NN_OK)
         return st;
+    /* parse a skeleton without the initializers' payloads; each payload is then copied once */
+    nni_onnx_skeleton_t sk;
+    if ((st = nni_onnx_skeleton(bytes, size, &sk)) != NN_OK)
+        return st;
+    const nni_onnx_source src = {bytes, fd};
     bool pb_oom = false;
     ProtobufCAllocator pa = nni_pb_allocator;
     pa.allocator_data = &pb_oom; /* set when an allocation failed */
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, size, bytes);
-    if (!mp && pb_oom)
-        return nni_error(NN_E_NOMEM, "out of memory parsing the %zu-byte model", size);
-    if (!mp)
+    Onnx__ModelProto *mp = sk.bytes ? onnx__model_proto__unpack(&pa, sk.size, sk.bytes)
+                                    : onnx__model_proto__unpack(&pa, size, bytes);
+    if (!mp) {
+        nni_onnx_skeleton_free(&sk);
+        if (pb_oom)
+            return nni_error(NN_E_NOMEM, "out of memory parsing the %zu-byte model", size);
         return nni_error(NN_E_PARSE, "the %zu bytes are not an ONNX model (protobuf parse failed: truncated or not ONNX)", size);
+    }
+    if (sk.bytes && (!mp->graph || sk.n_payloads != (int32_t)mp->graph->n_initializer)) {
+        /* the walk and protobuf-c disagree on the initializers: parse the original instead */
+        onnx__model_proto__free_unpacked(mp, &pa);
+        nni_onnx_skeleton_free(&sk);
+        if (!(mp = onnx__model_proto__unpack(&pa, size, bytes))) {
+            if (pb_oom)
+                return nni_error(NN_E_NOMEM, "out of memory parsing the %zu-byte model", size);
+            return nni_error(NN_E_PARSE, "the %zu bytes are not an ONNX model (protobuf parse failed)", size);
+        }
+    }
     const Onnx__GraphProto *gp = mp->graph;
     if (!gp) {
         st = nni_error(NN_E_PARSE, "the file has no graph: not an ONNX model");
@@ -286,7 +310,9 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
             st = nni_error(NN_E_INVALID_MODEL, "initializer '%s' is given twice", tp->name);
             goto done;
         }
-        st = nni_onnx_tensor_from_proto(tp, base_dir, &g->limits, &g->values[v].constant);
+        const nni_onnx_payload *pl = sk.bytes && (int64_t)i < sk.n_payloads && sk.payloads[i].present ? &sk.payloads[i] : NULL;
+        st = pl ? nni_onnx_tensor_from_payload(tp, &src, pl, &g->limits, &g->values[v].constant)
+                : nni_onnx_tensor_from_proto(tp, base_dir, &g->limits, &g->values[v].constant);
         if (st == NN_OK)
             st = add_total(g, &total, g->values[v].constant, "an initializer");
         if (st != NN_OK) {
@@ -381,5 +407,6 @@ nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_di
     }
 done:
     onnx__model_proto__free_unpacked(mp, &pa);
+    nni_onnx_skeleton_free(&sk);
     return st;
 }

@@ -203,8 +203,8 @@ static nn_status copy_typed(const Onnx__TensorProto *tp, nn_tensor *t, int64_t c
     return NN_OK;
 }
 
-nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, const nni_limits *limits,
-                                     nn_tensor **out)
+static nn_status tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, const nni_limits *limits,
+                                   const nni_onnx_source *src, const nni_onnx_payload *pl, nn_tensor **out)
 {
     const char *name = tp->name ? tp->name : "";
     *out = NULL;
@@ -236,9 +236,10 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
         return st;
     int64_t count = nni_tensor_count(&shape);
     bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-    if (!external && tp->has_raw_data && tp->raw_data.len != shape.nbytes)
-        return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %zu bytes of raw_data for shape needing %zu", name,
-                         tp->raw_data.len, shape.nbytes);
+    const uint64_t raw_len = pl ? pl->len : tp->raw_data.len;
+    if (!external && tp->has_raw_data && raw_len != shape.nbytes)
+        return nni_error(NN_E_INVALID_MODEL, "tensor '%s' has %llu bytes of raw_data for shape needing %zu", name,
+                         (unsigned long long)raw_len, shape.nbytes);
     if (!external && !tp->has_raw_data) {
         size_t have = tp->n_float_data + tp->n_double_data + tp->n_int64_data + tp->n_int32_data + tp->n_uint64_data;
         if ((int64_t)have != count)
@@ -256,15 +257,20 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
         return nni_error(NN_E_NOMEM, "cannot allocate tensor '%s'", name);
     }
     *t = shape;
-    if ((st = nni_tensor_alloc(t)) != NN_OK) {
+    /* every byte is written below: no zeroing */
+    if (!(t->data = nni_malloc_aligned(t->nbytes ? t->nbytes : 1))) {
         if (ext)
             fclose(ext);
         nni_free(t);
-        return st;
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes for tensor '%s'", shape.nbytes, name);
     }
+    t->flags |= NNI_TENSOR_OWNS_DATA;
     if (external) {
         st = read_external(ext, ext_offset, tp, t);
         fclose(ext);
+    } else if (tp->has_raw_data && pl) {
+        if (t->nbytes)
+            st = nni_onnx_payload_read(src, pl, t->data);
     } else if (tp->has_raw_data) {
         if (t->nbytes)
             memcpy(t->data, tp->raw_data.data, t->nbytes); /* little-endian host assumed (x86-64, aarch64) */
@@ -279,6 +285,18 @@ nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *ba
     }
     *out = t;
     return NN_OK;
+}
+
+nn_status nni_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir, const nni_limits *limits,
+                                     nn_tensor **out)
+{
+    return tensor_from_proto(tp, base_dir, limits, NULL, NULL, out);
+}
+
+nn_status nni_onnx_tensor_from_payload(const Onnx__TensorProto *tp, const nni_onnx_source *src,
+                                       const nni_onnx_payload *pl, const nni_limits *limits, nn_tensor **out)
+{
+    return tensor_from_proto(tp, NULL, limits, src, pl, out);
 }
 
 /* ---- public .pb calls ---- */

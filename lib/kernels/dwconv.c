@@ -1,0 +1,686 @@
+/*
+ * dwconv.c — depthwise 2-D convolution, AVX-512 (one output channel per
+ * input channel, kernels up to 7x7), with the convolution's epilogue.
+ *
+ * Depthwise planes are small (7x7 to 112x112) and each output costs only
+ * KH*KW multiply-adds, so vectorizing along short rows wastes lanes and
+ * loop overhead dominates. Two paths:
+ *  - stride 1, "same" size: a plane is treated as one flat array (see
+ *    flat_run): 16 outputs at a time, KH*KW masked loads and FMAs; stride 2
+ *    the same after splitting each input plane into its four (row, column)
+ *    parity planes, where every tap is again a constant offset;
+ *  - otherwise, 16-channel blocks: one vector holds one pixel of 16
+ *    channels; the window's input rows are transposed into a small ring of
+ *    zero-bordered pixel-major rows, every output pixel is KH*KW full-width
+ *    FMAs, and each output row is transposed back with the epilogue.
+ */
+#include <string.h>
+
+#include "kernels/conv.h"
+
+#if defined(__x86_64__)
+#include <pthread.h>
+
+#include "kernels/avx512.h"
+
+#define DW_MAX_TAPS 49 /* kernels up to 7x7 */
+
+static pthread_once_t g_dwb_once = PTHREAD_ONCE_INIT;
+static bool g_dwb_ok;
+
+static void dwb_detect(void)
+{
+    __builtin_cpu_init();
+    g_dwb_ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+
+bool nni_dw_blocked_ok(const nni_conv_geom *g, int64_t mult)
+{
+    pthread_once(&g_dwb_once, dwb_detect);
+    return g_dwb_ok && mult == 1 && g->nd == 2 && g->kernel[0] <= 7 && g->kernel[1] <= 7;
+}
+
+/*
+ * The bordered block covers every tap of every output: Hp x Wp pixels, of
+ * which only a ring of R rows (one output row's window) is kept at a time.
+ */
+static int64_t ring_rows(const nni_conv_geom *g) { return (g->kernel[0] - 1) * g->dil[0] + 1; }
+
+static void dwb_dims(const nni_conv_geom *g, int64_t *Hp, int64_t *Wp, int64_t *OWp)
+{
+    int64_t need_h = (g->out[0] - 1) * g->stride[0] + (g->kernel[0] - 1) * g->dil[0] + 1;
+    int64_t need_w = (g->out[1] - 1) * g->stride[1] + (g->kernel[1] - 1) * g->dil[1] + 1;
+    *Hp = need_h > g->in[0] + g->pad[0] ? need_h : g->in[0] + g->pad[0];
+    *Wp = need_w > g->in[1] + g->pad[1] ? need_w : g->in[1] + g->pad[1];
+    *OWp = (g->out[1] + 15) / 16 * 16;
+}
+
+/*
+ * Stride 2 with every input column pair inside the output width: phase
+ * planes of the output's width. (For the smallest outputs, 7x7, the
+ * per-plane split costs more than the blocked path.)
+ */
+static bool flat_s2(const nni_conv_geom *g)
+{
+    return g->stride[0] == 2 && g->stride[1] == 2 && g->dil[0] == 1 && g->dil[1] == 1 &&
+           (g->in[1] + 1) / 2 <= g->out[1] && g->out[1] >= 14;
+}
+
+static bool flat_ok(const nni_conv_geom *g)
+{
+    return (g->stride[0] == 1 && g->stride[1] == 1 && g->out[0] == g->in[0] && g->out[1] == g->in[1]) || flat_s2(g);
+}
+
+static int64_t flat_chunks(const nni_conv_geom *g) { return (g->out[0] * g->out[1] + 15) / 16; }
+
+/* Floats of one thread's phase planes (stride 2): four planes of ceil(H/2) rows of OW. */
+static int64_t phase_floats(const nni_conv_geom *g) { return flat_s2(g) ? 4 * ((g->in[0] + 1) / 2) * g->out[1] + 16 : 0; }
+
+static size_t flat_table_bytes(const nni_conv_geom *g)
+{
+    const int64_t kvol = g->kernel[0] * g->kernel[1];
+    return ((size_t)(flat_chunks(g) * kvol) * sizeof(__mmask16) + (size_t)flat_chunks(g) + (size_t)kvol * sizeof(int64_t) +
+            127) & ~(size_t)63;
+}
+
+static size_t flat_workspace(const nni_conv_geom *g, int32_t threads)
+{
+    return flat_table_bytes(g) + (size_t)phase_floats(g) * sizeof(float) * (size_t)(threads < 1 ? 1 : threads);
+}
+
+size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads)
+{
+    int64_t Hp, Wp, OWp;
+    dwb_dims(g, &Hp, &Wp, &OWp);
+    size_t each = ((size_t)((ring_rows(g) * Wp + OWp) * 16) * sizeof(float) + 63) & ~(size_t)63;
+    size_t bytes = each * (size_t)(threads < 1 ? 1 : threads);
+    if (flat_ok(g) && flat_workspace(g, threads) > bytes)
+        bytes = flat_workspace(g, threads);
+    return bytes;
+}
+
+typedef struct {
+    const nni_conv_geom *g;
+    int64_t M, CB, Hp, Wp, OWp;
+    const float *x, *w, *bias;
+    const nni_epilogue *e;
+    float *y;
+    char *ws;
+    size_t ws_each;
+} dwb_job;
+
+/* Padded row r of planes c0..c0+nc (x = plane c0 of the image) as Wp pixel vectors at dst. */
+NNI_AVX512 static void fill_row(const dwb_job *j, const float *x, int64_t nc, int64_t r, float *dst)
+{
+    const nni_conv_geom *g = j->g;
+    const int64_t H = g->in[0], W = g->in[1], plane = H * W, left = g->pad[1];
+    const int64_t right = j->Wp - left - W;
+    const int64_t ih = r - g->pad[0];
+    if (ih < 0 || ih >= H) {
+        memset(dst, 0, (size_t)(j->Wp * 16) * sizeof(float));
+        return;
+    }
+    if (left > 0)
+        memset(dst, 0, (size_t)(left * 16) * sizeof(float));
+    const float *src = x + ih * W;
+    for (int64_t x0 = 0; x0 < W; x0 += 16) {
+        const __mmask16 m = nni_tail16(W - x0);
+        __m512 v[16];
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++)
+            v[k] = k < nc ? _mm512_maskz_loadu_ps(m, src + k * plane + x0) : _mm512_setzero_ps();
+        nni_tr16(v);
+        const int64_t n = W - x0 < 16 ? W - x0 : 16;
+        for (int64_t k = 0; k < n; k++)
+            _mm512_storeu_ps(dst + (left + x0 + k) * 16, v[k]);
+    }
+    if (right > 0)
+        memset(dst + (left + W) * 16, 0, (size_t)(right * 16) * sizeof(float));
+}
+
+/* One output row of the block: orow[ow] = sum over taps of w[tap] * row[kh][pixel]. */
+NNI_AVX512 static void block_row(const dwb_job *j, const float *const *rows, const __m512 *wv, float *orow)
+{
+    const nni_conv_geom *g = j->g;
+    const int64_t KH = g->kernel[0], KW = g->kernel[1], sw = g->stride[1], dw = g->dil[1], OW = g->out[1];
+    if (KH == 3 && KW == 3) {
+        const __m512 w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3], w4 = wv[4], w5 = wv[5], w6 = wv[6], w7 = wv[7],
+                     w8 = wv[8];
+        const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+        const int64_t d1 = dw * 16, d2 = 2 * dw * 16, ps = sw * 16;
+        int64_t ow = 0;
+        for (; ow + 4 <= OW; ow += 4) {
+            __m512 a[4];
+#pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                const int64_t o = (ow + u) * ps;
+                __m512 s = _mm512_mul_ps(w0, _mm512_loadu_ps(r0 + o));
+                s = _mm512_fmadd_ps(w1, _mm512_loadu_ps(r0 + o + d1), s);
+                s = _mm512_fmadd_ps(w2, _mm512_loadu_ps(r0 + o + d2), s);
+                s = _mm512_fmadd_ps(w3, _mm512_loadu_ps(r1 + o), s);
+                s = _mm512_fmadd_ps(w4, _mm512_loadu_ps(r1 + o + d1), s);
+                s = _mm512_fmadd_ps(w5, _mm512_loadu_ps(r1 + o + d2), s);
+                s = _mm512_fmadd_ps(w6, _mm512_loadu_ps(r2 + o), s);
+                s = _mm512_fmadd_ps(w7, _mm512_loadu_ps(r2 + o + d1), s);
+                a[u] = _mm512_fmadd_ps(w8, _mm512_loadu_ps(r2 + o + d2), s);
+            }
+#pragma GCC unroll 4
+            for (int u = 0; u < 4; u++)
+                _mm512_storeu_ps(orow + (ow + u) * 16, a[u]);
+        }
+        for (; ow < OW; ow++) {
+            const int64_t o = ow * ps;
+            __m512 s = _mm512_mul_ps(w0, _mm512_loadu_ps(r0 + o));
+            s = _mm512_fmadd_ps(w1, _mm512_loadu_ps(r0 + o + d1), s);
+            s = _mm512_fmadd_ps(w2, _mm512_loadu_ps(r0 + o + d2), s);
+            s = _mm512_fmadd_ps(w3, _mm512_loadu_ps(r1 + o), s);
+            s = _mm512_fmadd_ps(w4, _mm512_loadu_ps(r1 + o + d1), s);
+            s = _mm512_fmadd_ps(w5, _mm512_loadu_ps(r1 + o + d2), s);
+            s = _mm512_fmadd_ps(w6, _mm512_loadu_ps(r2 + o), s);
+            s = _mm512_fmadd_ps(w7, _mm512_loadu_ps(r2 + o + d1), s);
+            _mm512_storeu_ps(orow + ow * 16, _mm512_fmadd_ps(w8, _mm512_loadu_ps(r2 + o + d2), s));
+        }
+        return;
+    }
+    for (int64_t ow = 0; ow < OW; ow++) {
+        __m512 s = _mm512_setzero_ps();
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const float *p = rows[kh] + ow * sw * 16;
+            for (int64_t kw = 0; kw < KW; kw++)
+                s = _mm512_fmadd_ps(wv[kh * KW + kw], _mm512_loadu_ps(p + kw * dw * 16), s);
+        }
+        _mm512_storeu_ps(orow + ow * 16, s);
+    }
+}
+
+/* Row oh of planes c0..c0+nc (image n) from orow, through the epilogue. */
+NNI_AVX512 static void store_row(const dwb_job *j, int64_t n, int64_t c0, int64_t nc, int64_t oh, const float *orow)
+{
+    const nni_conv_geom *g = j->g;
+    const nni_epilogue *e = j->e;
+    const int64_t OW = g->out[1], ovol = g->out[0] * g->out[1];
+    const float *rb = e ? e->row_bias : j->bias;
+    const bool vec_act = !e || nni_act16_ok(e->act);
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += 16) {
+        const __mmask16 m = nni_tail16(OW - ow0);
+        __m512 v[16];
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++)
+            v[k] = _mm512_loadu_ps(orow + (ow0 + k) * 16);
+        nni_tr16(v);
+        for (int64_t q = 0; q < nc; q++) {
+            const int64_t ch = c0 + q, at = (n * j->M + ch) * ovol + oh * OW + ow0;
+            __m512 t = v[q];
+            if (e && e->row_scale)
+                t = _mm512_mul_ps(t, _mm512_set1_ps(e->row_scale[ch]));
+            if (rb)
+                t = _mm512_add_ps(t, _mm512_set1_ps(rb[ch]));
+            if (e) {
+                if (e->residual)
+                    t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, e->residual + at));
+                if (vec_act)
+                    t = nni_act16(t, e->act, e->alpha, e->beta);
+            }
+            _mm512_mask_storeu_ps(j->y + at, m, t);
+            if (!vec_act)
+                nni_act_apply(e->act, e->alpha, e->beta, j->y + at, OW - ow0 < 16 ? OW - ow0 : 16);
+        }
+    }
+}
+
+NNI_AVX512 static void dwb_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const dwb_job *j = arg;
+    const nni_conv_geom *g = j->g;
+    const int64_t R = ring_rows(g);
+    float *ring = (float *)(j->ws + (size_t)tid * j->ws_each), *orow = ring + R * j->Wp * 16;
+    const int64_t kvol = g->kernel[0] * g->kernel[1], plane = g->in[0] * g->in[1];
+    /* the row buffer's padding columns are read by the transposes: keep them defined */
+    memset(orow + g->out[1] * 16, 0, (size_t)((j->OWp - g->out[1]) * 16) * sizeof(float));
+    for (int64_t u = a; u < b; u++) {
+        const int64_t n = u / j->CB, cb = u % j->CB, c0 = cb * 16;
+        const int64_t nc = j->M - c0 < 16 ? j->M - c0 : 16;
+        const float *xc = j->x + (n * j->M + c0) * plane;
+        float wt[DW_MAX_TAPS * 16] __attribute__((aligned(64)));
+        for (int64_t k = 0; k < kvol; k++)
+            for (int64_t q = 0; q < 16; q++)
+                wt[k * 16 + q] = q < nc ? j->w[(c0 + q) * kvol + k] : 0.0f;
+        __m512 wv[DW_MAX_TAPS];
+        for (int64_t k = 0; k < kvol; k++)
+            wv[k] = _mm512_load_ps(wt + k * 16);
+        int64_t next = 0; /* the next padded row to bring into the ring (row r lives in slot r % R) */
+        for (int64_t oh = 0; oh < g->out[0]; oh++) {
+            const int64_t r0 = oh * g->stride[0], r1 = r0 + R;
+            for (int64_t r = next > r0 ? next : r0; r < r1; r++)
+                fill_row(j, xc, nc, r, ring + (r % R) * j->Wp * 16);
+            next = r1;
+            const float *rows[7];
+            for (int64_t kh = 0; kh < g->kernel[0]; kh++)
+                rows[kh] = ring + ((r0 + kh * g->dil[0]) % R) * j->Wp * 16;
+            block_row(j, rows, wv, orow);
+            store_row(j, n, c0, nc, oh, orow);
+        }
+    }
+}
+
+/*
+ * Stride 1 with "same" output size (OH = H, OW = W): a plane is one flat
+ * array, and tap (kh, kw) of output p reads input p + (kh*dh - pad_t) * W +
+ * kw*dw - pad_l, the same offset for every output, when the tap lies inside
+ * the image (a per-chunk, per-tap lane mask precomputed once per call). So
+ * every 16 outputs of a plane cost KH*KW masked loads and FMAs: no
+ * transposes, no padding copies, and short rows waste no lanes.
+ */
+typedef struct {
+    const nni_conv_geom *g;
+    int64_t M, kvol, nch;
+    const float *x, *w, *bias;
+    const nni_epilogue *e;
+    float *y;
+    const __mmask16 *masks; /* [chunk][tap] */
+    const uint8_t *full;    /* [chunk]: every tap's mask is full (plain loads) */
+    const int64_t *offs;    /* [tap]: offset from output position p's source element */
+    float *phase;           /* stride 2: per-thread phase planes (else NULL) */
+    int64_t phase_each, hph; /* floats per thread; rows per phase plane */
+} flat_job;
+
+/* Tap geometry of the flat path on the OH x OW output grid: tap (kh, kw) of output (oh, ow) reads row
+ * oh + dr[kh] (valid below hl[kh]) and column ow + dc[kw] (valid below wl[kw]) of its source plane. */
+typedef struct {
+    int64_t dr[7], hl[7], dc[7], wl[7];
+} tap_geom;
+
+/*
+ * Per 16-output chunk and tap, the lanes whose tap lies inside its source:
+ * the AND of a row test and a column test (see tap_geom), computed with
+ * lane vectors of (oh, ow) that advance 16 outputs per chunk.
+ */
+NNI_AVX512 static void build_masks(const nni_conv_geom *g, const tap_geom *tg, int64_t nch, __mmask16 *masks,
+                                   uint8_t *full)
+{
+    const int64_t OH = g->out[0], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
+    __m512i oh = _mm512_setzero_si512(), ow = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i vW = _mm512_set1_epi32((int32_t)OW), one = _mm512_set1_epi32(1), step = _mm512_set1_epi32(16);
+    /* lanes start at ow = l: wrap them into rows first */
+    for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(ow, vW)) != 0;) {
+        ow = _mm512_mask_sub_epi32(ow, m, ow, vW);
+        oh = _mm512_mask_add_epi32(oh, m, oh, one);
+    }
+    for (int64_t c = 0; c < nch; c++) {
+        const __mmask16 live = nni_tail16(OH * OW - c * 16);
+        __mmask16 rm[DW_MAX_TAPS], cm[DW_MAX_TAPS];
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const __m512i i = _mm512_add_epi32(oh, _mm512_set1_epi32((int32_t)tg->dr[kh]));
+            rm[kh] = _mm512_cmpge_epi32_mask(i, _mm512_setzero_si512()) &
+                     _mm512_cmplt_epi32_mask(i, _mm512_set1_epi32((int32_t)tg->hl[kh])) & live;
+        }
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const __m512i i = _mm512_add_epi32(ow, _mm512_set1_epi32((int32_t)tg->dc[kw]));
+            cm[kw] = _mm512_cmpge_epi32_mask(i, _mm512_setzero_si512()) &
+                     _mm512_cmplt_epi32_mask(i, _mm512_set1_epi32((int32_t)tg->wl[kw]));
+        }
+        bool all = true;
+        for (int64_t k = 0; k < kvol; k++) {
+            masks[c * kvol + k] = rm[k / KW] & cm[k % KW];
+            all &= masks[c * kvol + k] == 0xFFFF;
+        }
+        full[c] = all;
+        ow = _mm512_add_epi32(ow, step);
+        for (__mmask16 m; (m = _mm512_cmpge_epi32_mask(ow, vW)) != 0;) {
+            ow = _mm512_mask_sub_epi32(ow, m, ow, vW);
+            oh = _mm512_mask_add_epi32(oh, m, oh, one);
+        }
+    }
+}
+
+/* Split input plane x (H x W) into the four phase planes (row parity, column parity), rows of OW floats. */
+NNI_AVX512 static void deinterleave(const nni_conv_geom *g, const float *x, float *ph, int64_t hph)
+{
+    const int64_t H = g->in[0], W = g->in[1], OW = g->out[1];
+    const int64_t w0 = (W + 1) / 2, w1 = W / 2;
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t ih = 0; ih < H; ih++) {
+        const float *row = x + ih * W;
+        float *p0 = ph + ((ih & 1) * 2 * hph + (ih >> 1)) * OW, *p1 = p0 + hph * OW;
+        for (int64_t c0 = 0; c0 < w0; c0 += 16) {
+            const int64_t b = 2 * c0;
+            const __m512 lo = _mm512_maskz_loadu_ps(nni_tail16(W - b), row + b);
+            const __m512 hi = _mm512_maskz_loadu_ps(nni_tail16(W - b - 16), row + b + 16);
+            _mm512_mask_storeu_ps(p0 + c0, nni_tail16(w0 - c0), _mm512_permutex2var_ps(lo, ev, hi));
+            _mm512_mask_storeu_ps(p1 + c0, nni_tail16(w1 - c0), _mm512_permutex2var_ps(lo, od, hi));
+        }
+    }
+}
+
+NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const flat_job *j = arg;
+    const nni_epilogue *e = j->e;
+    const int64_t plane = j->g->out[0] * j->g->out[1], kvol = j->kvol;
+    const bool vec_act = !e || nni_act16_ok(e->act);
+    for (int64_t q = a; q < b; q++) {
+        const int64_t m = q % j->M;
+        const float *x = j->x + q * plane, *wk = j->w + m * kvol;
+        if (j->phase) {
+            float *ph = j->phase + tid * j->phase_each;
+            deinterleave(j->g, j->x + q * j->g->in[0] * j->g->in[1], ph, j->hph);
+            x = ph;
+        }
+        float *y = j->y + q * plane;
+        const float *rb = e ? e->row_bias : j->bias;
+        const __m512 sc = _mm512_set1_ps(e && e->row_scale ? e->row_scale[m] : 1.0f);
+        const __m512 bi = _mm512_set1_ps(rb ? rb[m] : 0.0f);
+        __m512 wv[DW_MAX_TAPS];
+        for (int64_t k = 0; k < kvol; k++)
+            wv[k] = _mm512_set1_ps(wk[k]);
+        /* four chunks at a time: independent accumulation chains hide the FMA latency */
+        int64_t c = 0;
+        if (kvol == 9) {
+            const __m512 w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3], w4 = wv[4], w5 = wv[5], w6 = wv[6],
+                         w7 = wv[7], w8 = wv[8];
+            const int64_t o0 = j->offs[0], o1 = j->offs[1], o2 = j->offs[2], o3 = j->offs[3], o4 = j->offs[4],
+                          o5 = j->offs[5], o6 = j->offs[6], o7 = j->offs[7], o8 = j->offs[8];
+            for (; c + 4 <= j->nch; c += 4) {
+                __m512 acc[4];
+#pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) {
+                    const __mmask16 *mk = j->masks + (c + u) * 9;
+                    const float *xp = x + (c + u) * 16;
+                    if (j->full[c + u]) {
+                        __m512 s0 = _mm512_mul_ps(w0, _mm512_loadu_ps(xp + o0));
+                        __m512 s1 = _mm512_mul_ps(w1, _mm512_loadu_ps(xp + o1));
+                        __m512 s2 = _mm512_mul_ps(w2, _mm512_loadu_ps(xp + o2));
+                        s0 = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xp + o3), s0);
+                        s1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(xp + o4), s1);
+                        s2 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(xp + o5), s2);
+                        s0 = _mm512_fmadd_ps(w6, _mm512_loadu_ps(xp + o6), s0);
+                        s1 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(xp + o7), s1);
+                        s2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(xp + o8), s2);
+                        acc[u] = _mm512_add_ps(_mm512_add_ps(s0, s1), s2);
+                        continue;
+                    }
+                    __m512 s0 = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mk[0], xp + o0));
+                    __m512 s1 = _mm512_mul_ps(w1, _mm512_maskz_loadu_ps(mk[1], xp + o1));
+                    __m512 s2 = _mm512_mul_ps(w2, _mm512_maskz_loadu_ps(mk[2], xp + o2));
+                    s0 = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(mk[3], xp + o3), s0);
+                    s1 = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mk[4], xp + o4), s1);
+                    s2 = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mk[5], xp + o5), s2);
+                    s0 = _mm512_fmadd_ps(w6, _mm512_maskz_loadu_ps(mk[6], xp + o6), s0);
+                    s1 = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mk[7], xp + o7), s1);
+                    s2 = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mk[8], xp + o8), s2);
+                    acc[u] = _mm512_add_ps(_mm512_add_ps(s0, s1), s2);
+                }
+#pragma GCC unroll 4
+                for (int u = 0; u < 4; u++) {
+                    const int64_t p0 = (c + u) * 16;
+                    const __mmask16 om = nni_tail16(plane - p0);
+                    __m512 v = _mm512_fmadd_ps(acc[u], sc, bi);
+                    if (e && e->residual)
+                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(om, e->residual + q * plane + p0));
+                    if (e && vec_act)
+                        v = nni_act16(v, e->act, e->alpha, e->beta);
+                    _mm512_mask_storeu_ps(y + p0, om, v);
+                }
+            }
+        }
+        for (; c < j->nch; c++) {
+            const __mmask16 *mk = j->masks + c * kvol;
+            const int64_t p0 = c * 16;
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t k = 0; k < kvol; k++)
+                acc = _mm512_fmadd_ps(wv[k], _mm512_maskz_loadu_ps(mk[k], x + p0 + j->offs[k]), acc);
+            const __mmask16 om = nni_tail16(plane - p0);
+            acc = _mm512_fmadd_ps(acc, sc, bi);
+            if (e && e->residual)
+                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(om, e->residual + q * plane + p0));
+            if (e && vec_act)
+                acc = nni_act16(acc, e->act, e->alpha, e->beta);
+            _mm512_mask_storeu_ps(y + p0, om, acc);
+        }
+        if (e && !vec_act)
+            nni_act_apply(e->act, e->alpha, e->beta, y, plane);
+    }
+}
+
+/*
+ * Tap offsets (from an output position's index to its source element) and
+ * the tap geometry for the masks; returns the phase planes' rows (stride 2).
+ */
+static int64_t flat_taps(const nni_conv_geom *g, int64_t *offs, tap_geom *tg)
+{
+    const int64_t H = g->in[0], W = g->in[1], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
+    if (flat_s2(g)) {
+        /* tap row 2*oh + kh - pad_t lies in the plane of row parity pr, at its row oh + dr */
+        const int64_t hph = (H + 1) / 2;
+        int64_t pr[7], pc[7];
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t a = kh - g->pad[0];
+            pr[kh] = ((a % 2) + 2) % 2;
+            tg->dr[kh] = (a - pr[kh]) / 2;
+            tg->hl[kh] = (H - pr[kh] + 1) / 2;
+        }
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t b = kw - g->pad[1];
+            pc[kw] = ((b % 2) + 2) % 2;
+            tg->dc[kw] = (b - pc[kw]) / 2;
+            tg->wl[kw] = (W - pc[kw] + 1) / 2;
+        }
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++)
+                offs[kh * KW + kw] = (pr[kh] * 2 + pc[kw]) * hph * OW + tg->dr[kh] * OW + tg->dc[kw];
+        return hph;
+    }
+    for (int64_t kh = 0; kh < KH; kh++) {
+        tg->dr[kh] = kh * g->dil[0] - g->pad[0];
+        tg->hl[kh] = H;
+    }
+    for (int64_t kw = 0; kw < KW; kw++) {
+        tg->dc[kw] = kw * g->dil[1] - g->pad[1];
+        tg->wl[kw] = W;
+    }
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++)
+            offs[kh * KW + kw] = tg->dr[kh] * W + tg->dc[kw];
+    return 0;
+}
+
+static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const float *x, const float *w,
+                     const float *bias, const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    const int64_t H = g->in[0], W = g->in[1], KH = g->kernel[0], KW = g->kernel[1], kvol = KH * KW;
+    flat_job j = {.g = g, .M = M, .kvol = kvol, .nch = flat_chunks(g), .x = x, .w = w, .bias = bias,
+                  .e = nni_epilogue_active(epi) ? epi : NULL, .y = y};
+    int64_t *offs = ws;
+    __mmask16 *masks = (__mmask16 *)(offs + kvol);
+    uint8_t *full = (uint8_t *)(masks + j.nch * kvol);
+    tap_geom tg;
+    j.hph = flat_taps(g, offs, &tg);
+    if (flat_s2(g)) {
+        j.phase_each = phase_floats(g);
+        j.phase = (float *)((char *)ws + flat_table_bytes(g));
+    }
+    build_masks(g, &tg, j.nch, masks, full);
+    j.offs = offs;
+    j.masks = masks;
+    j.full = full;
+    const int64_t grain = (2048 + H * W - 1) / (H * W);
+    nni_parallel_for(pool, planes, grain, flat_task, &j);
+}
+
+/* ---- dense convolution of few input channels (a network's first layer) ---- */
+
+/*
+ * On the same flat grid: each 16-output chunk loads every tap of every input
+ * channel once (C*KH*KW masked loads) and feeds eight output channels at a
+ * time, so the image is read M/8 times instead of im2col'd into K = C*KH*KW
+ * rows too short for the GEMM to be efficient.
+ */
+#define SC_MAX_C 4
+
+bool nni_conv2d_smallc_ok(const nni_conv_geom *g, int64_t C)
+{
+    pthread_once(&g_dwb_once, dwb_detect);
+    return g_dwb_ok && g->nd == 2 && C <= SC_MAX_C && g->kernel[0] <= 7 && g->kernel[1] <= 7 && flat_ok(g);
+}
+
+size_t nni_conv2d_smallc_workspace(const nni_conv_geom *g, int64_t C)
+{
+    return flat_table_bytes(g) + (size_t)(C * phase_floats(g)) * sizeof(float) + 64;
+}
+
+typedef struct {
+    const nni_conv_geom *g;
+    int64_t C, M, kvol, nch, src_plane;
+    const float *src, *w;
+    const nni_epilogue *e;
+    float *y;
+    const float *res;
+    const __mmask16 *masks;
+    const uint8_t *full;
+    const int64_t *offs;
+} sc_job;
+
+NNI_AVX512 static void sc_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const sc_job *j = arg;
+    const nni_epilogue *e = j->e;
+    const int64_t oplane = j->g->out[0] * j->g->out[1], kvol = j->kvol, C = j->C, taps = C * kvol;
+    const bool vec_act = !e || nni_act16_ok(e->act);
+    (void)tid;
+    for (int64_t c = a; c < b; c++) {
+        const __mmask16 *mk = j->masks + c * kvol;
+        const bool full = j->full[c];
+        const int64_t p0 = c * 16;
+        const __mmask16 om = nni_tail16(oplane - p0);
+        __m512 v[SC_MAX_C * DW_MAX_TAPS];
+        for (int64_t ci = 0; ci < C; ci++) {
+            const float *base = j->src + ci * j->src_plane + p0;
+            for (int64_t k = 0; k < kvol; k++)
+                v[ci * kvol + k] = full ? _mm512_loadu_ps(base + j->offs[k]) : _mm512_maskz_loadu_ps(mk[k], base + j->offs[k]);
+        }
+        for (int64_t m0 = 0; m0 < j->M; m0 += 8) {
+            const int64_t nm = j->M - m0 < 8 ? j->M - m0 : 8;
+            __m512 acc[8];
+            if (nm == 8) {
+                const float *w = j->w + m0 * taps;
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++)
+                    acc[i] = _mm512_setzero_ps();
+                for (int64_t t = 0; t < taps; t++)
+#pragma GCC unroll 8
+                    for (int i = 0; i < 8; i++)
+                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(w[i * taps + t]), v[t], acc[i]);
+            } else {
+                for (int64_t i = 0; i < nm; i++) {
+                    const float *w = j->w + (m0 + i) * taps;
+                    acc[i] = _mm512_setzero_ps();
+                    for (int64_t t = 0; t < taps; t++)
+                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), v[t], acc[i]);
+                }
+            }
+            for (int64_t i = 0; i < nm; i++) {
+                const int64_t m = m0 + i;
+                __m512 r = acc[i];
+                if (e) {
+                    if (e->row_scale)
+                        r = _mm512_mul_ps(r, _mm512_set1_ps(e->row_scale[m]));
+                    if (e->row_bias)
+                        r = _mm512_add_ps(r, _mm512_set1_ps(e->row_bias[m]));
+                    if (j->res)
+                        r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(om, j->res + m * oplane + p0));
+                    if (vec_act)
+                        r = nni_act16(r, e->act, e->alpha, e->beta);
+                }
+                _mm512_mask_storeu_ps(j->y + m * oplane + p0, om, r);
+                if (e && !vec_act)
+                    nni_act_apply(e->act, e->alpha, e->beta, j->y + m * oplane + p0, oplane - p0 < 16 ? oplane - p0 : 16);
+            }
+        }
+    }
+}
+
+void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, const float *x, const float *w,
+                       const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    const int64_t kvol = g->kernel[0] * g->kernel[1], iplane = g->in[0] * g->in[1], oplane = g->out[0] * g->out[1];
+    sc_job j = {.g = g, .C = C, .M = M, .kvol = kvol, .nch = flat_chunks(g), .w = w,
+                .e = nni_epilogue_active(epi) ? epi : NULL};
+    int64_t *offs = ws;
+    __mmask16 *masks = (__mmask16 *)(offs + kvol);
+    uint8_t *full = (uint8_t *)(masks + j.nch * kvol);
+    tap_geom tg;
+    const int64_t hph = flat_taps(g, offs, &tg);
+    build_masks(g, &tg, j.nch, masks, full);
+    j.offs = offs, j.masks = masks, j.full = full;
+    float *phase = (float *)((char *)ws + flat_table_bytes(g));
+    for (int64_t n = 0; n < N; n++) {
+        const float *xn = x + n * C * iplane;
+        if (flat_s2(g)) {
+            for (int64_t ci = 0; ci < C; ci++)
+                deinterleave(g, xn + ci * iplane, phase + ci * phase_floats(g), hph);
+            j.src = phase;
+            j.src_plane = phase_floats(g);
+        } else {
+            j.src = xn;
+            j.src_plane = iplane;
+        }
+        j.y = y + n * M * oplane;
+        j.res = j.e && j.e->residual ? j.e->residual + n * M * oplane : NULL;
+        nni_parallel_for(pool, j.nch, 16, sc_task, &j);
+    }
+}
+
+void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x, const float *w, const float *bias,
+                    const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    if (flat_ok(g)) {
+        flat_run(g, N * M, M, x, w, bias, epi, y, ws, pool);
+        return;
+    }
+    dwb_job j = {.g = g, .M = M, .CB = (M + 15) / 16, .x = x, .w = w, .bias = bias,
+                 .e = nni_epilogue_active(epi) ? epi : NULL, .y = y, .ws = ws};
+    dwb_dims(g, &j.Hp, &j.Wp, &j.OWp);
+    j.ws_each = nni_dw_blocked_workspace(g, 1);
+    nni_parallel_for(pool, N * j.CB, 1, dwb_task, &j);
+}
+
+#else
+
+bool nni_conv2d_smallc_ok(const nni_conv_geom *g, int64_t C)
+{
+    (void)g, (void)C;
+    return false;
+}
+
+size_t nni_conv2d_smallc_workspace(const nni_conv_geom *g, int64_t C)
+{
+    (void)g, (void)C;
+    return 0;
+}
+
+void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, const float *x, const float *w,
+                       const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    (void)g, (void)N, (void)C, (void)M, (void)x, (void)w, (void)epi, (void)y, (void)ws, (void)pool;
+}
+
+bool nni_dw_blocked_ok(const nni_conv_geom *g, int64_t mult)
+{
+    (void)g, (void)mult;
+    return false;
+}
+
+size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads)
+{
+    (void)g, (void)threads;
+    return 0;
+}
+
+void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x, const float *w, const float *bias,
+                    const nni_epilogue *epi, float *y, void *ws, nni_pool *pool)
+{
+    (void)g, (void)N, (void)M, (void)x, (void)w, (void)bias, (void)epi, (void)y, (void)ws, (void)pool;
+}
+
+#endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pbw.h"
@@ -299,6 +300,36 @@ START_TEST(test_depth_and_nodes)
     o.max_nodes = 1001;
     m = relu_chain(1001);
     expect_pb(&m, &o, NN_OK, "");
+}
+END_TEST
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Load time grows linearly with the graph: value names are hashed (a
+ * quadratic lookup made a 2 MB chain of 80,000 nodes take a minute), and the
+ * metadata entries, looked up by scanning, are bounded. */
+START_TEST(test_load_time_linear)
+{
+    pbw m = relu_chain(80000);
+    double t0 = cpu_seconds();
+    expect_pb(&m, NULL, NN_OK, "");
+    double took = cpu_seconds() - t0;
+    ck_assert_msg(took < 10.0, "loading an 80,000-node chain took %.1f s of CPU", took);
+    m = relu_chain(2);
+    char key[32];
+    for (int i = 0; i <= 10000; i++) {
+        pbw e = {0};
+        snprintf(key, sizeof key, "key%d", i);
+        pbw_str(&e, 1, key);
+        pbw_str(&e, 2, "v");
+        pbw_msg(&m, 14, &e);
+    }
+    expect_pb(&m, NULL, NN_E_LIMIT, "metadata entries");
 }
 END_TEST
 
@@ -821,6 +852,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_activation_limits);
     tcase_add_test(tc, test_folding_budget);
     tcase_add_test(tc, test_depth_and_nodes);
+    tcase_add_test(tc, test_load_time_linear);
     tcase_add_test(tc, test_subgraph_nesting);
     tcase_add_test(tc, test_parse_amplification);
     tcase_add_test(tc, test_inconsistent_graphs);

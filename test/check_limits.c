@@ -333,6 +333,45 @@ START_TEST(test_load_time_linear)
 }
 END_TEST
 
+/* A costly node on constants (a 1024^3 MatMul) is not folded while loading:
+ * it runs per inference instead, with the same result. */
+START_TEST(test_no_costly_folding)
+{
+    enum { N = 1024 };
+    float *a = malloc(sizeof(float) * N * N), *b = calloc((size_t)N * N, sizeof(float));
+    for (int i = 0; i < N * N; i++)
+        a[i] = (float)(i % 7);
+    for (int i = 0; i < N; i++)
+        b[(size_t)i * N + i] = 2.0f;
+    int64_t d[] = {N, N};
+    pbw g = {0};
+    const char *in[] = {"A", "B"}, *out[] = {"Y"};
+    pbw node = pbw_node("MatMul", 2, in, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw ta = pbw_tensor("A", F32, 2, d, a, sizeof(float) * N * N);
+    pbw_msg(&g, PBW_INITIALIZER, &ta);
+    pbw tb = pbw_tensor("B", F32, 2, d, b, sizeof(float) * N * N);
+    pbw_msg(&g, PBW_INITIALIZER, &tb);
+    pbw vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    pbw m = pbw_model(&g, 13);
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, NULL, &model));
+    pbw_free(&m);
+    ck_assert_uint_eq(nn_model_layer_count(model), 1); /* still a layer: not computed at load */
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    ck_assert_ok(nn_session_run(s, 0, NULL, NULL));
+    const float *y = nn_tensor_data_const(nn_session_output(s, 0));
+    for (int i = 0; i < N * N; i += 997)
+        ck_assert_float_eq(y[i], 2.0f * a[i]);
+    nn_session_free(s);
+    nn_model_free(model);
+    free(a);
+    free(b);
+}
+END_TEST
+
 /* Subgraphs nested `depth` deep (If bodies), written outside-in in O(depth). */
 static pbw nested_model(int depth)
 {
@@ -853,6 +892,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_folding_budget);
     tcase_add_test(tc, test_depth_and_nodes);
     tcase_add_test(tc, test_load_time_linear);
+    tcase_add_test(tc, test_no_costly_folding);
     tcase_add_test(tc, test_subgraph_nesting);
     tcase_add_test(tc, test_parse_amplification);
     tcase_add_test(tc, test_inconsistent_graphs);

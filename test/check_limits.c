@@ -90,6 +90,7 @@ START_TEST(test_options_versions)
     ck_assert_uint_eq(d.max_tensor_elements, (uint64_t)INT32_MAX);
     ck_assert_uint_eq(d.max_graph_depth, 100000u);
     ck_assert_uint_eq(d.max_subgraph_depth, 16u);
+    ck_assert_uint_eq(d.max_session_bytes, (uint64_t)16 << 30);
     /* unknown versions and reserved fields are refused */
     ck_assert_nn(nn_load_options_init(&d, 3), NN_E_INVALID_ARG);
     ck_assert_nn(nn_load_options_init(&d, 0), NN_E_INVALID_ARG);
@@ -207,6 +208,81 @@ START_TEST(test_activation_limits)
     m = one_node("LeakyRelu", 4, big, 1, &a);
     o.max_tensor_bytes = 16 << 20;
     expect_pb(&m, &o, NN_E_LIMIT, "max_tensor_bytes");
+}
+END_TEST
+
+/* Activations alive at once: the session's plan, and values whose shapes are known only at run time. */
+START_TEST(test_session_bytes)
+{
+    int64_t d[] = {256};
+    pbw g = {0};
+    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Abs"}, *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) {
+        const char *in[] = {"X"}, *out[] = {names[i]};
+        pbw node = pbw_node(ops[i], 1, in, 1, out, 0, NULL);
+        pbw_msg(&g, PBW_NODE, &node);
+    }
+    const char *out[] = {"Y"};
+    pbw node = pbw_node("Sum", 4, names, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw vi = pbw_value_info("X", F32, 1, d);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    pbw vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    pbw m = pbw_model(&g, 13);
+    nn_tensor *x;
+    ck_assert_ok(nn_tensor_create(NN_DTYPE_FLOAT32, 1, d, &x));
+    for (int k = 0; k < 2; k++) {
+        nn_load_options o;
+        opts(&o);
+        o.max_session_bytes = k ? 8192 : 4000; /* four 1 KiB values alive at once, then the sum */
+        nn_model *model;
+        ck_assert_ok(load_pb(&m, &o, &model));
+        nn_session *s;
+        ck_assert_ok(nn_session_create(model, NULL, &s));
+        ck_assert_nn(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x), k ? NN_OK : NN_E_LIMIT);
+        if (!k)
+            ck_assert(strstr(nn_last_error(), "max_session_bytes") != NULL);
+        nn_session_free(s);
+        nn_model_free(model);
+    }
+    pbw_free(&m);
+    nn_tensor_free(x);
+
+    /* Expand to a shape given at run time: allocated during the run, counted too */
+    g = (pbw){0};
+    int64_t one[] = {1}, two[] = {2};
+    const char *in2[] = {"X", "S"};
+    node = pbw_node("Expand", 2, in2, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    vi = pbw_value_info("X", F32, 1, one);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    vi = pbw_value_info("S", I64, 1, two);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    m = pbw_model(&g, 13);
+    nn_load_options o;
+    opts(&o);
+    o.max_session_bytes = 2000;
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, &o, &model));
+    pbw_free(&m);
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    float xv = 1.0f;
+    int64_t shape[2] = {2, 300};
+    nn_tensor *tx, *ts;
+    ck_assert_ok(nn_tensor_wrap(NN_DTYPE_FLOAT32, 1, one, &xv, &tx));
+    ck_assert_ok(nn_tensor_wrap(NN_DTYPE_INT64, 1, two, shape, &ts));
+    const nn_tensor *ins[] = {tx, ts};
+    ck_assert_nn(nn_session_run(s, 2, NULL, ins), NN_E_LIMIT);
+    shape[1] = 200;
+    ck_assert_ok(nn_session_run(s, 2, NULL, ins));
+    nn_tensor_free(tx);
+    nn_tensor_free(ts);
+    nn_session_free(s);
+    nn_model_free(model);
 }
 END_TEST
 
@@ -890,6 +966,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_initializer_limits);
     tcase_add_test(tc, test_activation_limits);
     tcase_add_test(tc, test_folding_budget);
+    tcase_add_test(tc, test_session_bytes);
     tcase_add_test(tc, test_depth_and_nodes);
     tcase_add_test(tc, test_load_time_linear);
     tcase_add_test(tc, test_no_costly_folding);

@@ -11,6 +11,7 @@
 
 #include "exec/pool.h"
 #include "kernels/sgemm.h"
+#include "kernels/winograd.h"
 #include "ops/op.h"
 #include "test_util.h"
 
@@ -757,6 +758,85 @@ START_TEST(test_matmul_broadcast)
 }
 END_TEST
 
+/* ---- Winograd F(4x4, 3x3) against a double reference, with every epilogue part ---- */
+
+static double act_ref(int act, double x, double a, double b)
+{
+    switch (act) {
+    case NNI_ACT_RELU: return x < 0 ? 0 : x;
+    case NNI_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
+    case NNI_ACT_CLIP: return x < a ? a : x > b ? b : x;
+    case NNI_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    default: return x;
+    }
+}
+
+START_TEST(test_winograd_random)
+{
+    if (!nni_winograd_supported())
+        return;
+    nni_pool *pool = NULL;
+    ck_assert_ok(nni_pool_create(2, &pool));
+    static const int acts[] = {NNI_ACT_NONE, NNI_ACT_RELU, NNI_ACT_LEAKY_RELU, NNI_ACT_CLIP, NNI_ACT_SIGMOID};
+    for (int iter = 0; iter < 60; iter++) {
+        nni_winograd_geom g = {.C = rnd_in(1, 70), .M = rnd_in(1, 70), .H = rnd_in(1, 40), .W = rnd_in(1, 40),
+                               .pad_t = rnd_in(0, 2), .pad_l = rnd_in(0, 2)};
+        if (iter < 4) /* sizes of real layers: many tiles, several blocks */
+            g.C = 64 << (iter % 2), g.M = 64, g.H = g.W = 56 >> (iter / 2), g.pad_t = g.pad_l = 1;
+        int64_t pb = iter < 4 ? 1 : rnd_in(0, 2), pr = iter < 4 ? 1 : rnd_in(0, 2);
+        g.OH = g.H + g.pad_t + pb - 2;
+        g.OW = g.W + g.pad_l + pr - 2;
+        if (g.OH < 1 || g.OW < 1)
+            continue;
+        const int64_t xn = g.C * g.H * g.W, wn = g.M * g.C * 9, yn = g.M * g.OH * g.OW;
+        float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
+        float *y = malloc(sizeof(float) * (size_t)yn), *res = malloc(sizeof(float) * (size_t)yn);
+        float *sc = malloc(sizeof(float) * (size_t)g.M), *bi = malloc(sizeof(float) * (size_t)g.M);
+        fill_random(x, xn), fill_random(w, wn), fill_random(res, yn), fill_random(sc, g.M), fill_random(bi, g.M);
+        nni_epilogue e = {.act = acts[iter % 5], .alpha = -0.25f, .beta = 0.5f, .ldr = g.OH * g.OW};
+        if (e.act == NNI_ACT_LEAKY_RELU)
+            e.alpha = 0.1f;
+        if (iter % 3 == 0)
+            e.row_scale = sc;
+        if (iter % 2 == 0)
+            e.row_bias = bi;
+        if (iter % 4 < 2)
+            e.residual = res;
+        float *u = nni_malloc_aligned(nni_winograd_weights_size(g.M, g.C));
+        nni_winograd_transform_weights(g.M, g.C, w, u);
+        nni_pool *p = iter % 2 ? pool : NULL;
+        void *ws = nni_malloc_aligned(nni_winograd_workspace(&g, nni_pool_threads(p)));
+        nni_winograd_conv(&g, x, u, &e, y, ws, p);
+        for (int64_t m = 0; m < g.M; m++)
+            for (int64_t oy = 0; oy < g.OH; oy++)
+                for (int64_t ox = 0; ox < g.OW; ox++) {
+                    double sum = 0, mag = 0;
+                    for (int64_t c = 0; c < g.C; c++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int64_t iy = oy - g.pad_t + ky, ix = ox - g.pad_l + kx;
+                                if (iy < 0 || ix < 0 || iy >= g.H || ix >= g.W)
+                                    continue;
+                                double t = (double)x[(c * g.H + iy) * g.W + ix] * w[(m * g.C + c) * 9 + ky * 3 + kx];
+                                sum += t;
+                                mag += fabs(t);
+                            }
+                    const int64_t at = (m * g.OH + oy) * g.OW + ox;
+                    double want = sum * (e.row_scale ? sc[m] : 1.0) + (e.row_bias ? bi[m] : 0.0) +
+                                  (e.residual ? res[at] : 0.0);
+                    want = act_ref(e.act, want, e.alpha, e.beta);
+                    ck_assert_msg(fabs(y[at] - want) <= 1e-5 * (mag + 1.0) * 4,
+                                  "case %d (C%lld M%lld %lldx%lld): y[%lld,%lld,%lld] = %g, expected %g", iter,
+                                  (long long)g.C, (long long)g.M, (long long)g.H, (long long)g.W, (long long)m,
+                                  (long long)oy, (long long)ox, (double)y[at], want);
+                }
+        nni_free_aligned(u), nni_free_aligned(ws);
+        free(x), free(w), free(y), free(res), free(sc), free(bi);
+    }
+    nni_pool_free(pool);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("conv");
@@ -766,6 +846,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_sgemm_packed_b);
     tcase_add_test(tc, test_conv_random);
     tcase_add_test(tc, test_conv_large);
+    tcase_add_test(tc, test_winograd_random);
     tcase_add_test(tc, test_conv_bad_attributes);
     tcase_add_test(tc, test_convtranspose_random);
     tcase_add_test(tc, test_gemm_broadcast_c);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/common.h"
 #include "kernels/norm.h"
 #include "kernels/pooling.h"
 #include "test_util.h"
@@ -155,6 +156,67 @@ START_TEST(test_pool_float_random)
 }
 END_TEST
 
+/* The 2-D fast paths (max, average with and without pads) on wider planes
+ * than random_geom makes, so vector bodies and tails both run. */
+START_TEST(test_pool2d_fast_random)
+{
+    static const char *const isas[] = {"generic", "avx2", "avx512"};
+    for (int iter = 0; iter < 600; iter++) {
+        if (!nni_pooling2d_force_isa(isas[iter % 3]))
+            continue;
+        nni_pooling_geom g;
+        memset(&g, 0, sizeof g);
+        g.rank = 2;
+        g.in_size = g.out_size = 1;
+        for (int32_t d = 0; d < 2; d++) {
+            g.kernel[d] = rnd_in(1, 5);
+            g.stride[d] = rnd_in(1, 3);
+            g.dilation[d] = 1;
+            g.pad_begin[d] = rnd_in(0, g.kernel[d] - 1);
+            g.pad_end[d] = rnd_in(0, g.kernel[d] - 1);
+            int64_t in = rnd_in(1, 70);
+            if (in + g.pad_begin[d] + g.pad_end[d] < g.kernel[d])
+                in = g.kernel[d];
+            const int64_t num = in + g.pad_begin[d] + g.pad_end[d] - g.kernel[d];
+            int64_t out = num / g.stride[d] + 1;
+            if (rnd() % 2 && num % g.stride[d] && out * g.stride[d] < in + g.pad_begin[d])
+                out++;
+            g.in[d] = in;
+            g.out[d] = out;
+            g.in_size *= in;
+            g.out_size *= out;
+        }
+        ck_assert(nni_pooling2d_ok(&g));
+        float *x = malloc((size_t)g.in_size * sizeof *x), *y = malloc((size_t)g.out_size * sizeof *y);
+        double *xd = malloc((size_t)g.in_size * sizeof *xd);
+        float *recips = malloc(nni_pooling_divisor_count(&g) * sizeof *recips);
+        void *ws = nni_malloc_aligned(nni_pooling2d_workspace(&g));
+        for (int64_t i = 0; i < g.in_size; i++)
+            xd[i] = x[i] = (float)((int)(rnd() % 2001) - 1000) / 250.0f;
+        const int kind = iter / 3 % 3;
+        if (kind == 0) {
+            nni_pooling2d_max_f32(&g, x, y, ws);
+        } else {
+            nni_pooling_divisors(&g, kind == 2, recips);
+            nni_pooling2d_avg_f32(&g, x, y, recips, ws);
+        }
+        const int ref = kind == 0 ? REF_MAX : kind == 1 ? REF_AVG : REF_AVG_PAD;
+        int64_t o[NNI_POOLING_MAX_RANK] = {0}, j = 0;
+        do {
+            int64_t arg;
+            double want = ref_window(&g, xd, o, ref, 1.0, false, &arg);
+            ck_assert_msg(y[j] == want || fabs(y[j] - want) <= 1e-4 + 1e-4 * fabs(want),
+                          "iter %d kind %d: output %lld is %g, expected %g", iter, kind, (long long)j, (double)y[j],
+                          want);
+            j++;
+        } while (next_pos(&g, o));
+        free(x), free(y), free(xd), free(recips);
+        nni_free_aligned(ws);
+    }
+    nni_pooling2d_force_isa(NULL);
+}
+END_TEST
+
 START_TEST(test_pool_int8_random)
 {
     for (int iter = 0; iter < 200; iter++) {
@@ -242,6 +304,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("kernels");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_pool_float_random);
+    tcase_add_test(tc, test_pool2d_fast_random);
     tcase_add_test(tc, test_pool_int8_random);
     tcase_add_test(tc, test_pool_argmax_ties);
     tcase_add_test(tc, test_plane_reductions);

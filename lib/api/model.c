@@ -83,6 +83,8 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
 nn_status nni_model_finish(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
+    if (st == NN_OK)
+        st = nni_memo_create(&m->memo);
     if (st != NN_OK)
         return st;
     m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
@@ -243,6 +245,7 @@ NN_API void nn_model_free(nn_model *m)
     nni_graph_free(&m->graph);
     nni_free(m->layers);
     nni_free(m->params);
+    nni_memo_free(m->memo);
     nni_free(m);
 }
 

@@ -2,6 +2,7 @@
 #ifndef NNI_MODEL_H
 #define NNI_MODEL_H
 
+#include "exec/memo.h"
 #include "ir/graph.h"
 
 struct nn_model {
@@ -11,6 +12,7 @@ struct nn_model {
     int32_t n_layers;
     int32_t *params;   /* indices of parameter values (constants live nodes read) */
     int32_t n_params;
+    nni_memo *memo;    /* derived constants (transformed weights) shared by sessions */
 };
 
 /** Compile an imported graph and build the layer and parameter lists. */

@@ -164,6 +164,8 @@ NN_API nn_status nn_model_clone(const nn_model *model, nn_model **out)
         return nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
     m->options = model->options;
     nn_status st = clone_graph(&model->graph, &m->graph);
+    if (st == NN_OK)
+        st = nni_memo_create(&m->memo); /* derived constants are per model, never shared */
     if (st == NN_OK) {
         /* the layer and parameter lists, sized as nni_model_finish sizes them */
         m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);

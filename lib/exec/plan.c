@@ -69,9 +69,18 @@ static void *heap_scratch(nni_opctx *c, size_t bytes)
 nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                        nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner)
 {
+    return nni_node_run_fused(g, n, in, out, pool, scratch, scratch_owner, NULL, NULL);
+}
+
+nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                             nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner,
+                             const nni_fusion *fusion, nni_memo *memo)
+{
     nni_opctx c;
     void *own = NULL;
     fill_ctx(&c, g, n, in, out, pool);
+    c.fusion = fusion;
+    c.memo = memo;
     if (scratch) {
         c.scratch = scratch;
         c.scratch_owner = scratch_owner;
@@ -98,6 +107,7 @@ void nni_plan_free(nni_plan *p)
     nni_free(p->offset);
     nni_free(p->steps);
     nni_free(p->dynamic);
+    nni_free(p->fusion);
     memset(p, 0, sizeof *p);
 }
 
@@ -170,6 +180,32 @@ void nni_arena_done(nni_arena *a)
     a->n = a->cap = 0;
 }
 
+/*
+ * The values step s reads and writes. A fused step also reads its residual
+ * (its BatchNormalization's parameters are constants) and writes the fused
+ * output instead of its node's output 0.
+ */
+static int32_t step_reads(const nni_graph *g, const nni_plan *p, int32_t s, int32_t k)
+{
+    const nni_node *n = &g->nodes[p->steps[s]];
+    if (k < n->n_in)
+        return n->in[k];
+    return p->fusion && k == n->n_in ? p->fusion[s].residual : -1;
+}
+
+static int32_t step_n_reads(const nni_graph *g, const nni_plan *p, int32_t s)
+{
+    return g->nodes[p->steps[s]].n_in + (p->fusion && p->fusion[s].out >= 0 ? 1 : 0);
+}
+
+static int32_t step_writes(const nni_graph *g, const nni_plan *p, int32_t s, int32_t k)
+{
+    const nni_node *n = &g->nodes[p->steps[s]];
+    if (k == 0 && p->fusion && p->fusion[s].out >= 0)
+        return p->fusion[s].out;
+    return n->out[k];
+}
+
 static nn_status assign_arena(const nni_graph *g, nni_plan *p)
 {
     nn_status st = NN_OK;
@@ -180,17 +216,18 @@ static nn_status assign_arena(const nni_graph *g, nni_plan *p)
     for (int32_t v = 0; v < p->n_values; v++)
         last_use[v] = -1;
     for (int32_t s = 0; s < p->n_steps; s++) {
-        const nni_node *n = &g->nodes[p->steps[s]];
-        for (int32_t k = 0; k < n->n_in; k++)
-            if (n->in[k] >= 0)
-                last_use[n->in[k]] = s;
+        for (int32_t k = 0; k < step_n_reads(g, p, s); k++) {
+            int32_t v = step_reads(g, p, s, k);
+            if (v >= 0)
+                last_use[v] = s;
+        }
     }
     for (int32_t i = 0; i < g->n_outputs; i++)
         last_use[g->outputs[i]] = INT32_MAX;
     for (int32_t s = 0; s < p->n_steps && st == NN_OK; s++) {
         const nni_node *n = &g->nodes[p->steps[s]];
         for (int32_t k = 0; k < n->n_out; k++) {
-            int32_t v = n->out[k];
+            int32_t v = step_writes(g, p, s, k);
             if (v < 0 || p->state[v] != NNI_VAL_ARENA)
                 continue;
             /* an output nobody reads still needs room while the node runs */
@@ -198,8 +235,9 @@ static nn_status assign_arena(const nni_graph *g, nni_plan *p)
                 last_use[v] = s;
             p->offset[v] = nni_arena_take(&a, nni_arena_align(p->vals[v].nbytes ? p->vals[v].nbytes : 1));
         }
-        for (int32_t k = 0; k < n->n_in + n->n_out; k++) {
-            int32_t v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+        const int32_t nr = step_n_reads(g, p, s);
+        for (int32_t k = 0; k < nr + n->n_out; k++) {
+            int32_t v = k < nr ? step_reads(g, p, s, k) : step_writes(g, p, s, k - nr);
             if (v < 0 || p->state[v] != NNI_VAL_ARENA || last_use[v] != s)
                 continue;
             last_use[v] = -2; /* give back once */
@@ -221,6 +259,12 @@ static bool shape_known(const nni_plan *p, int32_t v)
 }
 
 nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit, nni_plan *p)
+{
+    return nni_plan_build_ex(g, input_shapes, fold_limit, 0, p);
+}
+
+nn_status nni_plan_build_ex(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit,
+                            uint32_t flags, nni_plan *p)
 {
     nn_status st = NN_OK;
     memset(p, 0, sizeof *p);
@@ -356,7 +400,10 @@ nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shape
         }
         p->steps[p->n_steps++] = ni;
     }
-    st = assign_arena(g, p);
+    if (flags & NNI_PLAN_FUSE)
+        st = nni_plan_fuse(g, p);
+    if (st == NN_OK)
+        st = assign_arena(g, p);
 done:
     nni_free(in);
     nni_free(out);

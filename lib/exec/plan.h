@@ -16,7 +16,22 @@ typedef enum nni_val_state {
     NNI_VAL_INPUT,      /* fed by the caller at run time */
     NNI_VAL_ARENA,      /* computed at run time into the arena */
     NNI_VAL_DYNAMIC,    /* shape known only at run time; heap-allocated then */
+    NNI_VAL_FUSED,      /* an intermediate inside a fused step: never materialized */
 } nni_val_state;
+
+/*
+ * A step that runs its node with followers fused into its output (see
+ * exec/fuse.c): a BatchNormalization, a residual Add and an activation, in
+ * that order. The followers' nodes do not run; the step writes the last
+ * one's output value.
+ */
+typedef struct nni_step_fusion {
+    int32_t out;        /* value written instead of the node's output 0; -1 = the step is not fused */
+    int32_t bn;         /* BatchNormalization node or -1 */
+    int32_t residual;   /* value added or -1 */
+    int32_t act;        /* nni_act, 0 = none */
+    float alpha, beta;
+} nni_step_fusion;
 
 typedef struct nni_plan {
     const nni_graph *g;
@@ -27,6 +42,7 @@ typedef struct nni_plan {
     int32_t n_steps;
     int32_t *steps;          /* node indices run at run time, in order */
     uint8_t *dynamic;        /* per step: infer and allocate at run time */
+    nni_step_fusion *fusion; /* per step, or NULL when nothing is fused */
     size_t arena_size;
     uint64_t macs;           /* multiply-adds of the run-time steps */
 } nni_plan;
@@ -38,6 +54,15 @@ typedef struct nni_plan {
  * a value computed while planning (values over it run at run time).
  */
 nn_status nni_plan_build(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit, nni_plan *p);
+
+/* nni_plan_build_ex flags */
+#define NNI_PLAN_FUSE (1u << 0) /* inference only: fuse followers into convolutions (exec/fuse.c) */
+
+nn_status nni_plan_build_ex(const nni_graph *g, const nn_tensor *const *input_shapes, size_t fold_limit,
+                            uint32_t flags, nni_plan *p);
+
+/** Fuse followers into the planned steps (before the arena is laid out). */
+nn_status nni_plan_fuse(const nni_graph *g, nni_plan *p);
 void nni_plan_free(nni_plan *p);
 
 /* A best-fit offset allocator: lays buffers out in one block by lifetime. */
@@ -63,6 +88,10 @@ nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const
                          nni_pool *pool);
 nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                        nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner);
+/** nni_node_run with fused followers (NULL = none) and the model's memo (NULL = none). */
+nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
+                             nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner,
+                             const nni_fusion *fusion, nni_memo *memo);
 /** Prefix the current error with the node's name and type. */
 nn_status nni_node_error(const nni_node *n, nn_status st);
 

@@ -8,6 +8,7 @@
 #include "api/model.h"
 #include "exec/plan.h"
 #include "exec/session.h"
+#include "ops/fusion.h"
 
 struct nn_session {
     const nn_model *model;
@@ -196,7 +197,7 @@ static nn_status replan(nn_session *s, const nn_tensor *const *bound)
     release_dynamic(s);
     nni_plan_free(&s->plan);
     s->planned = false;
-    nn_status st = nni_plan_build(&s->model->graph, bound, 1 << 16, &s->plan);
+    nn_status st = nni_plan_build_ex(&s->model->graph, bound, 1 << 16, NNI_PLAN_FUSE, &s->plan);
     if (st != NN_OK)
         return st;
     uint64_t limit = s->model->graph.limits.max_session_bytes;
@@ -223,6 +224,24 @@ static nn_status replan(nn_session *s, const nn_tensor *const *bound)
     return NN_OK;
 }
 
+/* The tensors a fused step's op needs besides its own inputs. */
+static void step_fusion(const nni_graph *g, nni_plan *p, const nni_step_fusion *sf, nni_fusion *f)
+{
+    memset(f, 0, sizeof *f);
+    if (sf->bn >= 0) {
+        const nni_node *bn = &g->nodes[sf->bn];
+        f->bn_scale = &p->vals[bn->in[1]];
+        f->bn_bias = &p->vals[bn->in[2]];
+        f->bn_mean = &p->vals[bn->in[3]];
+        f->bn_var = &p->vals[bn->in[4]];
+        nni_batchnorm_is_inference(bn, g->opset, &f->bn_epsilon);
+    }
+    f->residual = sf->residual >= 0 ? &p->vals[sf->residual] : NULL;
+    f->act = sf->act;
+    f->act_alpha = sf->alpha;
+    f->act_beta = sf->beta;
+}
+
 static nn_status run_steps(nn_session *s)
 {
     const nni_graph *g = &s->model->graph;
@@ -231,6 +250,7 @@ static nn_status run_steps(nn_session *s)
     uint64_t used = p->arena_size, limit = g->limits.max_session_bytes;
     for (int32_t si = 0; si < p->n_steps; si++) {
         const nni_node *n = &g->nodes[p->steps[si]];
+        const nni_step_fusion *sf = p->fusion && p->fusion[si].out >= 0 ? &p->fusion[si] : NULL;
         for (int32_t k = 0; k < n->n_in; k++)
             s->in_ptrs[k] = n->in[k] >= 0 ? &p->vals[n->in[k]] : NULL;
         for (int32_t k = 0; k < n->n_out; k++)
@@ -253,7 +273,14 @@ static nn_status run_steps(nn_session *s)
             if (st != NN_OK)
                 return nni_node_error(n, st);
         }
-        st = nni_node_run(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s);
+        if (sf) {
+            nni_fusion f;
+            step_fusion(g, p, sf, &f);
+            s->out_ptrs[0] = &p->vals[sf->out];
+            st = nni_node_run_fused(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s, &f, s->model->memo);
+        } else {
+            st = nni_node_run_fused(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s, NULL, s->model->memo);
+        }
         if (st != NN_OK)
             return nni_node_error(n, st);
     }

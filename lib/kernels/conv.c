@@ -422,6 +422,7 @@ typedef struct {
     dw_pad pd;
     int64_t M, mult, ivol, ovol, kvol;
     const float *x, *w, *bias;
+    const nni_epilogue *epi;
     float *y;
     char *ws;
     size_t ws_each;
@@ -434,16 +435,30 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     float *buf = (float *)(j->ws + (size_t)tid * j->ws_each);
     for (int64_t q = begin; q < end; q++) {
         int64_t m = q % j->M;
-        j->fn(j->g, &j->pd, j->x + (q / j->mult) * j->ivol, j->w + m * j->kvol, j->bias ? j->bias[m] : 0.0f,
-              j->y + q * j->ovol, buf);
+        float *y = j->y + q * j->ovol;
+        j->fn(j->g, &j->pd, j->x + (q / j->mult) * j->ivol, j->w + m * j->kvol, j->bias ? j->bias[m] : 0.0f, y, buf);
+        if (j->epi) { /* finish the plane while it is in cache */
+            nni_epilogue e = *j->epi;
+            e.residual = e.residual ? e.residual + q * j->ovol : NULL;
+            e.ldr = 0;
+            nni_epilogue_apply(&e, y, j->ovol, m, 1, 0, j->ovol);
+        }
     }
 }
 
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
                           const float *w, const float *bias, float *y, void *ws, nni_pool *pool)
 {
+    nni_conv2d_depthwise_epi(g, planes, M, mult, x, w, bias, NULL, y, ws, pool);
+}
+
+void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
+                              const float *w, const float *bias, const nni_epilogue *epi, float *y, void *ws,
+                              nni_pool *pool)
+{
     dw_job j = {.g = g, .M = M, .mult = mult, .ivol = g->in[0] * g->in[1], .ovol = g->out[0] * g->out[1],
-                .kvol = g->kernel[0] * g->kernel[1], .x = x, .w = w, .bias = bias, .y = y, .ws = ws,
+                .kvol = g->kernel[0] * g->kernel[1], .x = x, .w = w, .bias = bias,
+                .epi = nni_epilogue_active(epi) ? epi : NULL, .y = y, .ws = ws,
                 .fn = isa()->dw_plane};
     dw_pad_dims(g, &j.pd);
     j.ws_each = j.pd.copy ? ((size_t)(j.pd.Hp * j.pd.Wp) * sizeof(float) + 63) & ~(size_t)63 : 0;

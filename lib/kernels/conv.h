@@ -7,6 +7,7 @@
 #define NNI_KERNELS_CONV_H
 
 #include "exec/pool.h"
+#include "kernels/epilogue.h"
 
 #define NNI_CONV_MAX_DIMS 6
 
@@ -57,7 +58,13 @@ void nni_col2im_ld(const nni_conv_geom *g, int64_t channels, const float *col, i
  * plane q reads input plane q / mult with kernel plane q % M (M = output
  * channels) and adds bias[q % M] (bias may be NULL). nd == 1 is passed with
  * in[0] = out[0] = kernel[0] = 1. ws: see nni_conv2d_depthwise_workspace.
+ * epi (may be NULL) then finishes each plane: its row arrays are indexed by
+ * channel q % M, its residual holds whole planes (plane q at residual + q * plane size).
  */
+void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
+                              const float *w, const float *bias, const nni_epilogue *epi, float *y, void *ws,
+                              nni_pool *pool);
+/** The same without an epilogue. */
 void nni_conv2d_depthwise(const nni_conv_geom *g, int64_t planes, int64_t M, int64_t mult, const float *x,
                           const float *w, const float *bias, float *y, void *ws, nni_pool *pool);
 /** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */

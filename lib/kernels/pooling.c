@@ -7,10 +7,21 @@
  * whose inputs are all inside the plane. That range is computed once, so the
  * inner loops carry no bounds tests and vectorize (stride 1 especially).
  */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math") /* lets the max selects vectorize */
+#endif
+
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "kernels/pooling.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define POOL_X86 1
+#else
+#define POOL_X86 0
+#endif
 
 /* Walks the output rows of a plane and, per row, the valid outer taps. */
 typedef struct {
@@ -237,6 +248,269 @@ void nni_pooling_avg_f32(const nni_pooling_geom *g, const float *x, float *y, co
         for (int64_t ow = 0; ow < OW; ow++)
             yr[ow] *= r * last[ow];
     } while (walk_next_row(&w));
+}
+
+/* ---- 2-D fast paths ---- */
+
+bool nni_pooling2d_ok(const nni_pooling_geom *g)
+{
+    return g->rank == 2 && g->dilation[0] == 1 && g->dilation[1] == 1 && g->out[0] > 0 && g->out[1] > 0;
+}
+
+/* Row buffer length: input columns [-pad, need - pad) where need covers every window. */
+static int64_t row_len(const nni_pooling_geom *g)
+{
+    int64_t need = (g->out[1] - 1) * g->stride[1] + g->kernel[1];
+    int64_t have = g->pad_begin[1] + g->in[1];
+    return need > have ? need : have;
+}
+
+/* Slack past the row lets the vector paths read whole vectors at the edges. */
+#define ROW_SLACK 64
+
+size_t nni_pooling2d_workspace(const nni_pooling_geom *g)
+{
+    return ((size_t)(row_len(g) + g->kernel[1] + ROW_SLACK) * sizeof(float) + 63) & ~(size_t)63;
+}
+
+/*
+ * One plane. For output row oh, row[pw + c] = reduce over the window's
+ * input rows of x[ih][c], with `border` outside the image; then
+ * y[oh][ow] = reduce over kw of row[ow * sw + kw].
+ */
+static inline __attribute__((always_inline)) void pool2d_body(const nni_pooling_geom *g, const float *restrict x,
+                                                              float *restrict y, const float *recips,
+                                                              float *restrict row, const bool is_max)
+{
+    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+    const int64_t KH = g->kernel[0], KW = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
+    const int64_t ph = g->pad_begin[0], pw = g->pad_begin[1], L = row_len(g);
+    const float border = is_max ? -INFINITY : 0.0f;
+    for (int64_t t = 0; t < pw; t++)
+        row[t] = border;
+    for (int64_t t = pw + W; t < L; t++)
+        row[t] = border;
+    float *restrict mid = row + pw;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t i0 = oh * sh - ph, i1 = i0 + KH;
+        if (i0 < 0)
+            i0 = 0;
+        if (i1 > H)
+            i1 = H;
+        if (i0 >= i1) {
+            for (int64_t c = 0; c < W; c++)
+                mid[c] = border;
+        } else {
+            const float *restrict r = x + i0 * W;
+            for (int64_t c = 0; c < W; c++)
+                mid[c] = r[c];
+            for (int64_t ih = i0 + 1; ih < i1; ih++) {
+                r = x + ih * W;
+                if (is_max)
+                    for (int64_t c = 0; c < W; c++)
+                        mid[c] = r[c] > mid[c] ? r[c] : mid[c];
+                else
+                    for (int64_t c = 0; c < W; c++)
+                        mid[c] += r[c];
+            }
+        }
+        float *restrict yr = y + oh * OW;
+        if (sw == 1) {
+            for (int64_t ow = 0; ow < OW; ow++)
+                yr[ow] = row[ow];
+            for (int64_t kw = 1; kw < KW; kw++) {
+                const float *restrict src = row + kw;
+                if (is_max)
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] = src[ow] > yr[ow] ? src[ow] : yr[ow];
+                else
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] += src[ow];
+            }
+        } else if (sw == 2) {
+            for (int64_t ow = 0; ow < OW; ow++)
+                yr[ow] = row[2 * ow];
+            for (int64_t kw = 1; kw < KW; kw++) {
+                const float *restrict src = row + kw;
+                if (is_max)
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] = src[2 * ow] > yr[ow] ? src[2 * ow] : yr[ow];
+                else
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] += src[2 * ow];
+            }
+        } else {
+            for (int64_t ow = 0; ow < OW; ow++)
+                yr[ow] = row[ow * sw];
+            for (int64_t kw = 1; kw < KW; kw++) {
+                const float *restrict src = row + kw;
+                if (is_max)
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] = src[ow * sw] > yr[ow] ? src[ow * sw] : yr[ow];
+                else
+                    for (int64_t ow = 0; ow < OW; ow++)
+                        yr[ow] += src[ow * sw];
+            }
+        }
+        if (!is_max) {
+            const float rh = recips[oh], *rw = recips + OH;
+            for (int64_t ow = 0; ow < OW; ow++)
+                yr[ow] *= rh * rw[ow];
+        }
+    }
+}
+
+typedef void (*pool2d_fn)(const nni_pooling_geom *g, const float *x, float *y, const float *recips, float *row);
+
+#define POOL2D_VARIANTS(SUFFIX, ATTR)                                                                          \
+    ATTR static void max2d_##SUFFIX(const nni_pooling_geom *g, const float *x, float *y, const float *recips,  \
+                                    float *row)                                                                \
+    {                                                                                                          \
+        pool2d_body(g, x, y, recips, row, true);                                                               \
+    }                                                                                                          \
+    ATTR static void avg2d_##SUFFIX(const nni_pooling_geom *g, const float *x, float *y, const float *recips,  \
+                                    float *row)                                                                \
+    {                                                                                                          \
+        pool2d_body(g, x, y, recips, row, false);                                                              \
+    }
+
+POOL2D_VARIANTS(generic, )
+#if POOL_X86
+POOL2D_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
+
+#include <immintrin.h>
+#define AVX512_INLINE static inline __attribute__((always_inline, target("avx512f")))
+
+AVX512_INLINE __m512 red16(__m512 a, __m512 b, const bool is_max)
+{
+    return is_max ? _mm512_max_ps(b, a) : _mm512_add_ps(a, b); /* max(b, a): a when b is NaN, as the scalar code */
+}
+
+/* The same with explicit masked vectors: rows here are short (7..112), so
+ * the scalar remainders of auto-vectorized loops would dominate. */
+AVX512_INLINE void pool2d_avx512_body(const nni_pooling_geom *g, const float *restrict x, float *restrict y,
+                                      const float *recips, float *restrict row, const bool is_max)
+{
+    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+    const int64_t KH = g->kernel[0], KW = g->kernel[1], sh = g->stride[0], sw = g->stride[1];
+    const int64_t ph = g->pad_begin[0], pw = g->pad_begin[1], L = row_len(g);
+    if (sw > 2) {
+        pool2d_body(g, x, y, recips, row, is_max);
+        return;
+    }
+    const float border = is_max ? -INFINITY : 0.0f;
+    for (int64_t t = 0; t < pw; t++)
+        row[t] = border;
+    for (int64_t t = pw + W; t < L + KW + ROW_SLACK; t++)
+        row[t] = border;
+    float *restrict mid = row + pw;
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t i0 = oh * sh - ph, i1 = i0 + KH;
+        if (i0 < 0)
+            i0 = 0;
+        if (i1 > H)
+            i1 = H;
+        for (int64_t c = 0; c < W; c += 16) {
+            __mmask16 m = W - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (W - c)) - 1u);
+            __m512 acc = _mm512_set1_ps(border);
+            if (i0 < i1) {
+                acc = _mm512_maskz_loadu_ps(m, x + i0 * W + c);
+                for (int64_t ih = i0 + 1; ih < i1; ih++)
+                    acc = red16(acc, _mm512_maskz_loadu_ps(m, x + ih * W + c), is_max);
+            }
+            _mm512_mask_storeu_ps(mid + c, m, acc);
+        }
+        float *restrict yr = y + oh * OW;
+        const __m512 rh = is_max ? _mm512_setzero_ps() : _mm512_set1_ps(recips[oh]);
+        for (int64_t ow = 0; ow < OW; ow += 16) {
+            __mmask16 m = OW - ow >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (OW - ow)) - 1u);
+            __m512 acc;
+            if (sw == 1) {
+                acc = _mm512_loadu_ps(row + ow);
+                for (int64_t kw = 1; kw < KW; kw++)
+                    acc = red16(acc, _mm512_loadu_ps(row + ow + kw), is_max);
+            } else {
+                const float *r = row + 2 * ow;
+                acc = _mm512_permutex2var_ps(_mm512_loadu_ps(r), even, _mm512_loadu_ps(r + 16));
+                for (int64_t kw = 1; kw < KW; kw++)
+                    acc = red16(acc, _mm512_permutex2var_ps(_mm512_loadu_ps(r + kw), even, _mm512_loadu_ps(r + kw + 16)),
+                                is_max);
+            }
+            if (!is_max)
+                acc = _mm512_mul_ps(acc, _mm512_mul_ps(rh, _mm512_maskz_loadu_ps(m, recips + OH + ow)));
+            _mm512_mask_storeu_ps(yr + ow, m, acc);
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void max2d_avx512(const nni_pooling_geom *g, const float *x, float *y,
+                                                            const float *recips, float *row)
+{
+    pool2d_avx512_body(g, x, y, recips, row, true);
+}
+
+__attribute__((target("avx512f"))) static void avg2d_avx512(const nni_pooling_geom *g, const float *x, float *y,
+                                                            const float *recips, float *row)
+{
+    pool2d_avx512_body(g, x, y, recips, row, false);
+}
+#endif
+
+static pool2d_fn g_max2d = max2d_generic, g_avg2d = avg2d_generic;
+static pthread_once_t g_pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_isa_detect(void)
+{
+#if POOL_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        g_max2d = max2d_avx512;
+        g_avg2d = avg2d_avx512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        g_max2d = max2d_avx2;
+        g_avg2d = avg2d_avx2;
+    }
+#endif
+}
+
+bool nni_pooling2d_force_isa(const char *name)
+{
+    pthread_once(&g_pool_once, pool_isa_detect);
+    if (!name) {
+        pool_isa_detect();
+        return true;
+    }
+    if (strcmp(name, "generic") == 0) {
+        g_max2d = max2d_generic;
+        g_avg2d = avg2d_generic;
+        return true;
+    }
+#if POOL_X86
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        g_max2d = max2d_avx2;
+        g_avg2d = avg2d_avx2;
+        return true;
+    }
+    if (strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f")) {
+        g_max2d = max2d_avx512;
+        g_avg2d = avg2d_avx512;
+        return true;
+    }
+#endif
+    return false;
+}
+
+void nni_pooling2d_max_f32(const nni_pooling_geom *g, const float *x, float *y, void *ws)
+{
+    pthread_once(&g_pool_once, pool_isa_detect);
+    g_max2d(g, x, y, NULL, ws);
+}
+
+void nni_pooling2d_avg_f32(const nni_pooling_geom *g, const float *x, float *y, const float *recips, void *ws)
+{
+    pthread_once(&g_pool_once, pool_isa_detect);
+    g_avg2d(g, x, y, recips, ws);
 }
 
 /* ---- Lp ---- */

@@ -52,6 +52,21 @@ void nni_pooling_avg_f32(const nni_pooling_geom *g, const float *x, float *y, co
 /* Lp pooling of one plane: (sum |x|^p)^(1/p) over the taps inside the input. */
 void nni_pooling_lp_f32(const nni_pooling_geom *g, const float *x, float *y, float p);
 
+/*
+ * Fast 2-D paths (rank 2, no dilation) for float max and average pooling:
+ * each output row is one vertical reduction over the window's input rows
+ * into a bordered row buffer, then one horizontal pass; both vectorize.
+ * ws: nni_pooling2d_workspace bytes (per thread), 64-byte aligned.
+ */
+bool nni_pooling2d_ok(const nni_pooling_geom *g);
+size_t nni_pooling2d_workspace(const nni_pooling_geom *g);
+void nni_pooling2d_max_f32(const nni_pooling_geom *g, const float *x, float *y, void *ws);
+/* recips as from nni_pooling_divisors. */
+void nni_pooling2d_avg_f32(const nni_pooling_geom *g, const float *x, float *y, const float *recips, void *ws);
+
+/* Test hook: use the "generic", "avx2" or "avx512" 2-D bodies (NULL = best); false if unsupported. */
+bool nni_pooling2d_force_isa(const char *name);
+
 /* Whole-plane reductions for the global pools (n > 0). */
 float nni_pooling_sum_f32(const float *x, int64_t n);
 float nni_pooling_maxval_f32(const float *x, int64_t n);

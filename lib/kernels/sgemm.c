@@ -640,6 +640,7 @@ typedef struct {
     const float *Bp;    /* B already in panels of NR over all of K (nni_sgemm_packed_ws), else NULL */
     int64_t lda, ldb, ldc;
     float *C;
+    const nni_epilogue *epi; /* applied to each finished row panel, or NULL */
     int64_t kc;         /* depth of a K block (K split evenly into blocks <= KC_MAX) */
     int64_t mc, nc;     /* rows of an A block, columns of a B block */
     int64_t tile_m, tile_n; /* rows/columns of one thread's tile */
@@ -817,17 +818,20 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
                                         cp[t] = tp[t] + beta * cp[t];
                             }
                         }
-                        continue;
+                    } else {
+                        const float *a = ap + ir * kc;
+                        for (int64_t jr = 0; jr < nc; jr += NR) {
+                            int64_t nr = min64(NR, nc - jr);
+                            const float *b = bblock + (jr / NR) * bstride;
+                            if (mr == MR && nr == NR)
+                                ar->kernel(kc, a, b, crow + jr, j->ldc, beta);
+                            else
+                                edge_tile(ar, kc, a, b, crow + jr, j->ldc, beta, mr, nr);
+                        }
                     }
-                    const float *a = ap + ir * kc;
-                    for (int64_t jr = 0; jr < nc; jr += NR) {
-                        int64_t nr = min64(NR, nc - jr);
-                        const float *b = bblock + (jr / NR) * bstride;
-                        if (mr == MR && nr == NR)
-                            ar->kernel(kc, a, b, crow + jr, j->ldc, beta);
-                        else
-                            edge_tile(ar, kc, a, b, crow + jr, j->ldc, beta, mr, nr);
-                    }
+                    /* the panel is final after the last depth block: finish it while it is in cache */
+                    if (j->epi && pc + kc == j->K)
+                        nni_epilogue_apply(j->epi, crow, j->ldc, mc0 + ir, mr, nc0, nc);
                 }
             }
         }
@@ -1070,24 +1074,35 @@ size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
     return pack_bytes(M, N, K) * (size_t)nt;
 }
 
-void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, void *ws,
-                  nni_pool *pool)
+void nni_sgemm_ws_epi(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                      const nni_epilogue *epi, void *ws, nni_pool *pool)
 {
     if (M <= 0 || N <= 0)
         return;
+    if (!nni_epilogue_active(epi))
+        epi = NULL;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
+        nni_epilogue_apply(epi, C, ldc, 0, M, 0, N);
         return;
     }
     const sg_arch *ar = get_arch();
     if (M == 1 || N == 1) {
         gemv(ar, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ws, pool);
+        nni_epilogue_apply(epi, C, ldc, 0, M, 0, N);
         return;
     }
     sg_job j = {.ar = ar, .ta = transA, .tb = transB, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
-                .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .ws = ws};
+                .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C, .epi = epi, .ws = ws};
     run_blocked(&j, pool);
+}
+
+void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, void *ws,
+                  nni_pool *pool)
+{
+    nni_sgemm_ws_epi(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, ws, pool);
 }
 
 int64_t nni_sgemm_nr(void) { return get_arch()->nr; }
@@ -1106,18 +1121,28 @@ void nni_sgemm_pack_b(int64_t N, int64_t K, const float *B, int64_t ldb, float *
         ar->pack_b(B, ldb, N, K, Bp);
 }
 
-void nni_sgemm_packed_ws(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                         const float *Bp, float beta, float *C, int64_t ldc, void *ws, nni_pool *pool)
+void nni_sgemm_packed_ws_epi(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                             const float *Bp, float beta, float *C, int64_t ldc, const nni_epilogue *epi, void *ws,
+                             nni_pool *pool)
 {
     if (M <= 0 || N <= 0)
         return;
+    if (!nni_epilogue_active(epi))
+        epi = NULL;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
+        nni_epilogue_apply(epi, C, ldc, 0, M, 0, N);
         return;
     }
     sg_job j = {.ar = get_arch(), .ta = transA, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A,
-                .Bp = Bp, .lda = lda, .ldc = ldc, .C = C, .ws = ws};
+                .Bp = Bp, .lda = lda, .ldc = ldc, .C = C, .epi = epi, .ws = ws};
     run_blocked(&j, pool);
+}
+
+void nni_sgemm_packed_ws(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                         const float *Bp, float beta, float *C, int64_t ldc, void *ws, nni_pool *pool)
+{
+    nni_sgemm_packed_ws_epi(transA, M, N, K, alpha, A, lda, Bp, beta, C, ldc, NULL, ws, pool);
 }
 
 /* Unblocked fallback for when no workspace can be had. */

@@ -8,6 +8,7 @@
 #define NNI_SGEMM_H
 
 #include "exec/pool.h"
+#include "kernels/epilogue.h"
 
 /**
  * Bytes of workspace nni_sgemm_ws needs for this problem with up to `threads`
@@ -22,6 +23,14 @@ size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads);
 void nni_sgemm_ws(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, void *ws,
                   nni_pool *pool);
+
+/**
+ * nni_sgemm_ws, then the epilogue (NULL = none) on the result: each panel
+ * of C is finished while it is still in cache.
+ */
+void nni_sgemm_ws_epi(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                      const nni_epilogue *epi, void *ws, nni_pool *pool);
 
 /**
  * GEMM that allocates its own workspace; if that allocation fails it falls
@@ -46,6 +55,11 @@ size_t nni_sgemm_packed_workspace(int64_t M, int64_t N, int64_t K, int32_t threa
 /** C = alpha * op(A) * B + beta * C with B given pre-packed. */
 void nni_sgemm_packed_ws(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                          const float *Bp, float beta, float *C, int64_t ldc, void *ws, nni_pool *pool);
+
+/** nni_sgemm_packed_ws with an epilogue (see nni_sgemm_ws_epi). */
+void nni_sgemm_packed_ws_epi(bool transA, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                             const float *Bp, float beta, float *C, int64_t ldc, const nni_epilogue *epi, void *ws,
+                             nni_pool *pool);
 
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char *nni_sgemm_arch(void);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/norm.h"
+#include "ops/fusion.h"
 #include "ops/op.h"
 #include "ops/resolve.h"
 
@@ -51,6 +52,20 @@ static bool bn_training(const nni_opctx *c)
         if (c->out[k])
             return true;
     return false;
+}
+
+bool nni_batchnorm_is_inference(const nni_node *n, int64_t opset, float *epsilon)
+{
+    const bn_state *s = n->state;
+    if (!s || s->per_element || n->n_in < 5)
+        return false;
+    if (opset >= 14 ? s->training_attr : false)
+        return false;
+    for (int32_t k = 1; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            return false; /* statistics outputs: training (opset < 14) or not plain inference */
+    *epsilon = s->epsilon;
+    return true;
 }
 
 static int64_t plane_size(const nn_tensor *x)
@@ -104,6 +119,7 @@ typedef struct {
     float *mean, *var;    /* batch statistics (training) */
     int64_t N, C, S;
     bool per_element;
+    const nni_fusion *fusion; /* a fused activation (inference plans) */
 } bn_job;
 
 static void affine_task(void *arg, int64_t begin, int64_t end, int32_t tid)
@@ -117,6 +133,8 @@ static void affine_task(void *arg, int64_t begin, int64_t end, int32_t tid)
             nni_norm_affine_vec_f32(x, y, j->S, j->a + ch * j->S, j->b + ch * j->S);
         else
             nni_norm_affine_f32(x, y, j->S, j->a[ch], j->b[ch]);
+        if (j->fusion)
+            nni_act_apply(j->fusion->act, j->fusion->act_alpha, j->fusion->act_beta, y, j->S);
     }
 }
 
@@ -144,7 +162,7 @@ static nn_status bn_run(nni_opctx *c)
     const float *scale = c->in[1]->data, *bias = c->in[2]->data;
     const float *in_mean = c->in[3]->data, *in_var = c->in[4]->data;
     bn_job j = {.x = x->data, .y = c->out[0]->data, .N = x->dims[0], .C = x->dims[1], .S = plane_size(x),
-                .per_element = s->per_element};
+                .per_element = s->per_element, .fusion = c->fusion};
     const int64_t P = s->per_element ? j.C * j.S : j.C;
     const bool training = bn_training(c);
     float *buf = c->scratch(c, (size_t)(P * 2 + (training ? j.C * 2 : 0)) * sizeof(float));
@@ -202,7 +220,7 @@ static uint64_t bn_macs(const nni_opctx *c) { return (uint64_t)nni_tensor_count(
 const nni_op_desc nni_op_batchnormalization = {
     .name = "BatchNormalization", .min_in = 5, .max_in = 5, .min_out = 1, .max_out = 5,
     .state_size = sizeof(bn_state),
-    .prepare = bn_prepare, .infer = bn_infer, .run = bn_run, .macs = bn_macs,
+    .prepare = bn_prepare, .infer = bn_infer, .run = bn_run, .macs = bn_macs, .flags = NNI_OP_FUSE_ACT,
 };
 
 void nni_batchnorm_params(const nni_opctx *c, nni_bn_params *p)

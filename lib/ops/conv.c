@@ -8,6 +8,8 @@
 
 #include "kernels/conv.h"
 #include "kernels/sgemm.h"
+#include "kernels/winograd.h"
+#include "ops/fusion.h"
 #include "ops/op.h"
 #include "ops/resolve.h"
 
@@ -282,7 +284,8 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
  */
 typedef struct {
     const conv_shape *sh;
-    const float *x, *w, *bias;
+    const float *x, *w;
+    nni_epilogue epi; /* bias, fused BatchNormalization/residual/activation; rows = output channels */
     float *y;
     int64_t group;
     enum { CONV_POINTWISE, CONV_PACKED, CONV_PLAIN } mode;
@@ -302,28 +305,30 @@ static void conv_unit(const conv_plan *p, int64_t u, char *scratch, nni_pool *po
     float *yg = p->y + (n * sh->M + gi * sh->Mg) * sh->yvol + p0;
     float *col = (float *)scratch;
     void *ws = scratch + p->col_bytes;
-    float beta = 0.0f;
-    if (p->bias) {
-        for (int64_t m = 0; m < sh->Mg; m++) {
-            float v = p->bias[gi * sh->Mg + m], *row = yg + m * sh->yvol;
-            for (int64_t t = 0; t < p1 - p0; t++)
-                row[t] = v;
-        }
-        beta = 1.0f;
-    }
+    const float beta = 0.0f;
+    /* the epilogue of this unit's block of Y: rows are its group's channels, columns start at p0 */
+    nni_epilogue e = p->epi;
+    if (e.row_scale)
+        e.row_scale += gi * sh->Mg;
+    if (e.row_bias)
+        e.row_bias += gi * sh->Mg;
+    if (e.residual)
+        e.residual += (n * sh->M + gi * sh->Mg) * sh->yvol + p0;
+    e.ldr = sh->yvol;
     switch (p->mode) {
     case CONV_POINTWISE:
-        nni_sgemm_ws(false, false, sh->Mg, p1 - p0, sh->Cg, 1.0f, wg, sh->Cg, xg + p0, sh->xvol, beta, yg, sh->yvol,
-                     ws, pool);
+        nni_sgemm_ws_epi(false, false, sh->Mg, p1 - p0, sh->Cg, 1.0f, wg, sh->Cg, xg + p0, sh->xvol, beta, yg,
+                         sh->yvol, &e, ws, pool);
         break;
     case CONV_PACKED:
         nni_im2col_packed(&sh->g, sh->Cg, xg, p0, p1, p->nr, col, pool);
-        nni_sgemm_packed_ws(false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, beta, yg, sh->yvol, ws, pool);
+        nni_sgemm_packed_ws_epi(false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, beta, yg, sh->yvol, &e, ws,
+                                pool);
         break;
     case CONV_PLAIN:
         nni_im2col(&sh->g, sh->Cg, xg, p0, p1, col, pool);
-        nni_sgemm_ws(false, false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, p1 - p0, beta, yg, sh->yvol, ws,
-                     pool);
+        nni_sgemm_ws_epi(false, false, sh->Mg, p1 - p0, p->Kg, 1.0f, wg, p->Kg, col, p1 - p0, beta, yg, sh->yvol,
+                         &e, ws, pool);
         break;
     }
 }
@@ -347,6 +352,64 @@ static void set_chunks(conv_plan *p, int64_t n)
     p->n_chunks = (yvol + p->chunk - 1) / p->chunk;
 }
 
+/*
+ * Winograd F(4x4, 3x3) for 3x3 stride-1 undilated single-group convolutions
+ * with enough channels and tiles to keep its GEMMs efficient (below that,
+ * im2col wins). Needs the model's memo for the transformed filters.
+ */
+static bool use_winograd(const nni_opctx *c, const conv_shape *sh)
+{
+    const conv_state *s = c->state;
+    const nni_conv_geom *g = &sh->g;
+    if (!c->memo || s->group != 1 || g->nd != 2 || !nni_winograd_supported())
+        return false;
+    for (int32_t d = 0; d < 2; d++)
+        if (g->kernel[d] != 3 || g->stride[d] != 1 || g->dil[d] != 1)
+            return false;
+    const int64_t tiles = ((g->out[0] + 3) / 4) * ((g->out[1] + 3) / 4);
+    return sh->C >= 16 && sh->M >= 16 && tiles >= 16;
+}
+
+typedef struct {
+    int64_t M, C;
+    const float *w;
+} wino_build_arg;
+
+static void wino_build(void *arg, void *dst)
+{
+    const wino_build_arg *a = arg;
+    nni_winograd_transform_weights(a->M, a->C, a->w, dst);
+}
+
+static nn_status winograd_run(nni_opctx *c, const conv_shape *sh, const float *bias, size_t epi_bytes)
+{
+    const nni_conv_geom *g = &sh->g;
+    nni_winograd_geom wg = {.C = sh->C, .M = sh->M, .H = g->in[0], .W = g->in[1], .OH = g->out[0], .OW = g->out[1],
+                            .pad_t = g->pad[0], .pad_l = g->pad[1]};
+    /* the transformed filters' layout follows the GEMM kernel's panel width: part of the key */
+    wino_build_arg arg = {sh->M, sh->C, c->in[1]->data};
+    const uint32_t kind = (1u << 16) | (uint32_t)nni_sgemm_nr();
+    const void *u = nni_memo_get(c->memo, c->in[1], kind, nni_winograd_weights_size(sh->M, sh->C), wino_build, &arg);
+    if (!u)
+        return NN_E_NOMEM;
+    size_t bytes = epi_bytes + nni_winograd_workspace(&wg, nni_pool_threads(c->pool));
+    char *buf = c->scratch(c, bytes);
+    if (!buf)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
+    nni_epilogue epi;
+    nni_fusion_epilogue(c, bias, sh->M, (float *)buf, &epi);
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    for (int64_t n = 0; n < sh->N; n++) {
+        nni_epilogue e = epi;
+        if (e.residual)
+            e.residual += n * sh->M * sh->yvol;
+        e.ldr = sh->yvol;
+        nni_winograd_conv(&wg, x + n * sh->C * sh->xvol, u, &e, y + n * sh->M * sh->yvol, buf + epi_bytes, c->pool);
+    }
+    return NN_OK;
+}
+
 static nn_status conv_run(nni_opctx *c)
 {
     conv_shape sh;
@@ -359,6 +422,10 @@ static nn_status conv_run(nni_opctx *c)
     if (sh.yvol == 0 || sh.N == 0 || sh.M == 0)
         return NN_OK;
 
+    /* fused BatchNormalization: per-channel scale and shift, first in scratch */
+    const size_t epi_bytes = c->fusion && c->fusion->bn_scale ? align64((size_t)sh.M * 2 * sizeof(float)) : 0;
+    nni_epilogue epi;
+
     if (sh.Cg == 1 && nd <= 2) {
         nni_conv_geom g2 = sh.g;
         if (nd == 1) { /* a 1-D convolution is a 2-D one of height 1 */
@@ -368,16 +435,21 @@ static nn_status conv_run(nni_opctx *c)
             g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
             g2.pad[0] = 0;
         }
-        size_t bytes = nni_conv2d_depthwise_workspace(&g2, nni_pool_threads(c->pool));
-        void *ws = c->scratch(c, bytes);
+        size_t bytes = epi_bytes + nni_conv2d_depthwise_workspace(&g2, nni_pool_threads(c->pool));
+        char *ws = c->scratch(c, bytes);
         if (!ws)
             return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
-        nni_conv2d_depthwise(&g2, sh.N * sh.M, sh.M, sh.Mg, c->in[0]->data, c->in[1]->data, bias, c->out[0]->data,
-                             ws, c->pool);
+        nni_fusion_epilogue(c, bias, sh.M, (float *)ws, &epi);
+        const bool fused = c->fusion != NULL;
+        nni_conv2d_depthwise_epi(&g2, sh.N * sh.M, sh.M, sh.Mg, c->in[0]->data, c->in[1]->data,
+                                 fused ? NULL : bias, fused ? &epi : NULL, c->out[0]->data, ws + epi_bytes, c->pool);
         return NN_OK;
     }
 
-    conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .bias = bias, .y = c->out[0]->data,
+    if (use_winograd(c, &sh))
+        return winograd_run(c, &sh, bias, epi_bytes);
+
+    conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .y = c->out[0]->data,
                    .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
     bool pointwise = sh.kvol == 1;
     for (int32_t d = 0; d < nd; d++)
@@ -428,10 +500,12 @@ static nn_status conv_run(nni_opctx *c)
             p.ws_bytes = b;
     }
     p.ws_bytes = align64(p.ws_bytes);
-    size_t per = p.col_bytes + p.ws_bytes, total = per * (size_t)(by_unit ? threads : 1);
-    p.scratch = c->scratch(c, total);
-    if (!p.scratch)
+    size_t per = p.col_bytes + p.ws_bytes, total = epi_bytes + per * (size_t)(by_unit ? threads : 1);
+    char *buf = c->scratch(c, total);
+    if (!buf)
         return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", total);
+    nni_fusion_epilogue(c, bias, sh.M, (float *)buf, &p.epi);
+    p.scratch = buf + epi_bytes;
     if (by_unit)
         nni_parallel_for(c->pool, units, 1, conv_unit_task, &p);
     else
@@ -499,6 +573,7 @@ const nni_op_desc nni_op_conv = {
     .name = "Conv", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .state_size = sizeof(conv_state),
     .prepare = conv_prepare, .infer = conv_infer, .run = conv_run, .macs = conv_macs,
+    .flags = NNI_OP_FUSE_BN | NNI_OP_FUSE_RESIDUAL | NNI_OP_FUSE_ACT,
 };
 
 const nni_op_desc nni_op_conv_transpose = {

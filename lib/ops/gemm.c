@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels/sgemm.h"
+#include "ops/fusion.h"
 #include "ops/op.h"
 
 /* ---- Gemm ---- */
@@ -114,28 +115,35 @@ static nn_status gemm_run(nni_opctx *c)
     if (g.M == 0 || g.N == 0)
         return NN_OK;
     float beta = 0.0f;
+    nni_epilogue epi;
+    nni_fusion_epilogue(c, NULL, g.M, NULL, &epi); /* residual and activation only (no BatchNormalization) */
     if (g.has_c && s->beta != 0.0f) {
-        /* Y starts as beta * C broadcast; the product is then accumulated into it */
         const float *cv = c->in[2]->data;
-        for (int64_t i = 0; i < g.M; i++) {
-            const float *crow = cv + (g.cr == 1 ? 0 : i * g.cc);
-            float *yrow = y + i * g.N;
-            if (g.cc == 1)
-                for (int64_t j = 0; j < g.N; j++)
-                    yrow[j] = s->beta * crow[0];
-            else
-                for (int64_t j = 0; j < g.N; j++)
-                    yrow[j] = s->beta * crow[j];
+        if (g.cr == 1 && g.cc == g.N && s->beta == 1.0f) {
+            epi.col_bias = cv; /* a bias row: added as the result is stored */
+        } else {
+            /* Y starts as beta * C broadcast; the product is then accumulated into it */
+            for (int64_t i = 0; i < g.M; i++) {
+                const float *crow = cv + (g.cr == 1 ? 0 : i * g.cc);
+                float *yrow = y + i * g.N;
+                if (g.cc == 1)
+                    for (int64_t j = 0; j < g.N; j++)
+                        yrow[j] = s->beta * crow[0];
+                else
+                    for (int64_t j = 0; j < g.N; j++)
+                        yrow[j] = s->beta * crow[j];
+            }
+            beta = 1.0f;
         }
-        beta = 1.0f;
     }
+    epi.ldr = g.N;
     size_t bytes = nni_sgemm_workspace(g.M, g.N, g.K, nni_pool_threads(c->pool));
     void *ws = c->scratch(c, bytes);
     if (!ws)
         return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of GEMM scratch", bytes);
     const nn_tensor *a = c->in[0], *b = c->in[1];
-    nni_sgemm_ws(s->trans_a, s->trans_b, g.M, g.N, g.K, s->alpha, a->data, a->dims[1], b->data, b->dims[1], beta, y,
-                 g.N, ws, c->pool);
+    nni_sgemm_ws_epi(s->trans_a, s->trans_b, g.M, g.N, g.K, s->alpha, a->data, a->dims[1], b->data, b->dims[1], beta,
+                     y, g.N, &epi, ws, c->pool);
     return NN_OK;
 }
 
@@ -143,6 +151,7 @@ const nni_op_desc nni_op_gemm = {
     .name = "Gemm", .min_in = 2, .max_in = 3, .min_out = 1, .max_out = 1,
     .state_size = sizeof(gemm_state),
     .prepare = gemm_prepare, .infer = gemm_infer, .run = gemm_run, .macs = gemm_macs,
+    .flags = NNI_OP_FUSE_RESIDUAL | NNI_OP_FUSE_ACT,
 };
 
 /* ---- MatMul ---- */

@@ -16,6 +16,7 @@
 #ifndef NNI_OP_H
 #define NNI_OP_H
 
+#include "exec/memo.h"
 #include "exec/pool.h"
 #include "ir/graph.h"
 #include "tensor/tensor.h"
@@ -26,6 +27,24 @@
 /* Op flags. */
 #define NNI_OP_SHAPE_ONLY (1u << 0)    /* run reads only input shapes (Shape, Size): evaluated while planning */
 #define NNI_OP_NONDETERMINISTIC (1u << 1) /* never folded (random ops) */
+/* run honours c->fusion (inference plans fuse followers into the op's output): */
+#define NNI_OP_FUSE_BN (1u << 2)       /* a BatchNormalization over output 0's dim 1 */
+#define NNI_OP_FUSE_RESIDUAL (1u << 3) /* an Add of a tensor of output 0's shape */
+#define NNI_OP_FUSE_ACT (1u << 4)      /* an activation (nni_act) */
+
+/*
+ * Followers of an op that the execution plan fused into it (inference only;
+ * the graph itself is never changed): the op computes
+ *   output 0 = act(BN(result) + residual)
+ * Each part is optional; the op's flags say which it accepts.
+ */
+typedef struct nni_fusion {
+    const nn_tensor *bn_scale, *bn_bias, *bn_mean, *bn_var; /* bn_scale NULL = no BatchNormalization */
+    float bn_epsilon;
+    const nn_tensor *residual;    /* NULL = none */
+    int32_t act;                  /* nni_act (kernels/epilogue.h); 0 = none */
+    float act_alpha, act_beta;
+} nni_fusion;
 
 typedef struct nni_opctx {
     const nni_node *node;         /* attributes, name (for messages) */
@@ -44,6 +63,11 @@ typedef struct nni_opctx {
     bool training;
     bool update_stats;
     uint64_t seed;
+    /* Set by inference plans on ops with NNI_OP_FUSE_* flags; NULL otherwise. */
+    const nni_fusion *fusion;
+    /* The model's memo of derived constants (exec/memo.h), for ops that keep
+     * transformed weights; NULL when there is none (planning, training). */
+    nni_memo *memo;
     /* Scratch memory valid during run; grows on demand. NULL on failure. */
     void *(*scratch)(struct nni_opctx *c, size_t bytes);
     void *scratch_owner;

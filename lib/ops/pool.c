@@ -237,12 +237,26 @@ typedef struct {
     void *y;
     int64_t *idx;
     const float *recips;
+    char *ws; /* per-thread row buffers of the 2-D path (NULL: general path) */
+    size_t ws_each;
 } pool_job;
 
 static void pool_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 {
     const pool_job *j = arg;
     const nni_pooling_geom *g = &j->g;
+    if (j->ws) {
+        void *row = j->ws + (size_t)tid * j->ws_each;
+        for (int64_t pl = begin; pl < end; pl++) {
+            const float *x = (const float *)j->x + pl * g->in_size;
+            float *y = (float *)j->y + pl * g->out_size;
+            if (j->s->kind == POOL_MAX)
+                nni_pooling2d_max_f32(g, x, y, row);
+            else
+                nni_pooling2d_avg_f32(g, x, y, j->recips, row);
+        }
+        return;
+    }
     for (int64_t pl = begin; pl < end; pl++) {
         const int64_t xo = pl * g->in_size, yo = pl * g->out_size;
         int64_t *idx = j->idx ? j->idx + yo : NULL;
@@ -296,12 +310,22 @@ static nn_status pool_run(nni_opctx *c)
         return NN_OK;
     if (s->kind == POOL_MAX && c->n_out > 1 && c->out[1])
         j.idx = c->out[1]->data;
-    if (s->kind == POOL_AVG) {
-        float *r = c->scratch(c, nni_pooling_divisor_count(&j.g) * sizeof(float));
-        if (!r)
+    /* float max without indices, and average: the 2-D path */
+    bool fast = j.dtype == NN_DTYPE_FLOAT32 && !j.idx && s->kind != POOL_LP && nni_pooling2d_ok(&j.g);
+    size_t rbytes = s->kind == POOL_AVG ? (nni_pooling_divisor_count(&j.g) * sizeof(float) + 63) & ~(size_t)63 : 0;
+    int32_t threads = nni_pool_threads(c->pool);
+    if (fast)
+        j.ws_each = nni_pooling2d_workspace(&j.g);
+    if (rbytes || fast) {
+        char *buf = c->scratch(c, rbytes + j.ws_each * (size_t)threads);
+        if (!buf)
             return nni_error(NN_E_NOMEM, "cannot allocate pooling scratch");
-        nni_pooling_divisors(&j.g, s->include_pad, r);
-        j.recips = r;
+        if (fast)
+            j.ws = buf + rbytes;
+        if (rbytes) {
+            nni_pooling_divisors(&j.g, s->include_pad, (float *)buf);
+            j.recips = (const float *)buf;
+        }
     }
     int64_t work;
     if (nni_mul_overflow_i64(j.g.out_size, kernel_taps(s), &work))

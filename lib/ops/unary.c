@@ -13,6 +13,7 @@
 
 #include "kernels/vmath.h"
 #include "ops/broadcast.h"
+#include "ops/fusion.h"
 #include "ops/op.h"
 #include "ops/resolve.h"
 
@@ -432,6 +433,42 @@ static nn_status un_run(nni_opctx *c)
     }
     nni_flat_run(c->pool, nni_tensor_count(x), s->info->expensive ? 4096 : 0, un_task, &j);
     return NN_OK;
+}
+
+bool nni_unary_as_act(const nni_node *n, int64_t opset, nn_tensor *const *in, int32_t *act, float *alpha,
+                      float *beta)
+{
+    const un_state *s = n->state;
+    if (!s || !s->info || !in[0] || in[0]->dtype != NN_DTYPE_FLOAT32)
+        return false;
+    *alpha = s->alpha;
+    *beta = s->beta;
+    switch (s->kind) {
+    case U_RELU: *act = NNI_ACT_RELU; return true;
+    case U_LEAKYRELU: *act = NNI_ACT_LEAKY_RELU; return true;
+    case U_SIGMOID: *act = NNI_ACT_SIGMOID; return true;
+    case U_HARDSIGMOID: *act = NNI_ACT_HARD_SIGMOID; return true;
+    case U_HARDSWISH: *act = NNI_ACT_HARD_SWISH; return true;
+    case U_CLIP:
+        *act = NNI_ACT_CLIP;
+        *alpha = -INFINITY;
+        *beta = INFINITY;
+        if (opset < 11) {
+            *alpha = s->clip_lo;
+            *beta = s->clip_hi;
+            return true;
+        }
+        for (int32_t i = 1; i < n->n_in && i < 3; i++) {
+            const nn_tensor *b = in[i];
+            if (!b)
+                continue;
+            if (!b->data || b->dtype != NN_DTYPE_FLOAT32 || nni_tensor_count(b) != 1)
+                return false;
+            *(i == 1 ? alpha : beta) = *(const float *)b->data;
+        }
+        return true;
+    default: return false;
+    }
 }
 
 #define UN_DESC(sym, onnx)                                                                                   \

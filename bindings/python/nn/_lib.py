@@ -143,6 +143,9 @@ class TrainerStats(ctypes.Structure):
         ("cache_disk_bytes", ctypes.c_uint64),
         ("prefix_layers", ctypes.c_uint32),
         ("reserved_u32", ctypes.c_uint32),
+    ]
+
+
 class DetectOptions(ctypes.Structure):
     """struct nn_detect_options (NN_DETECT_OPTIONS_VERSION 1)."""
     _fields_ = [

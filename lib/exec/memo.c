@@ -1,0 +1,122 @@
+/* memo.c — the per-model memo of derived constants (see memo.h). */
+#include <pthread.h>
+#include <string.h>
+
+#include "exec/memo.h"
+
+typedef struct {
+    const void *key;   /* the source tensor's data */
+    uint32_t kind;
+    size_t bytes;
+    uint64_t print;    /* fingerprint of the source's contents when built */
+    void *data;
+} memo_entry;
+
+struct nni_memo {
+    pthread_mutex_t mu;
+    memo_entry *e;
+    int32_t n, cap;
+    size_t total;
+};
+
+nn_status nni_memo_create(nni_memo **out)
+{
+    nni_memo *m = nni_calloc(1, sizeof *m);
+    if (!m)
+        return nni_error(NN_E_NOMEM, "cannot allocate the model's memo");
+    pthread_mutex_init(&m->mu, NULL);
+    *out = m;
+    return NN_OK;
+}
+
+void nni_memo_clear(nni_memo *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->mu);
+    for (int32_t i = 0; i < m->n; i++)
+        nni_free_aligned(m->e[i].data);
+    m->n = 0;
+    m->total = 0;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void nni_memo_free(nni_memo *m)
+{
+    if (!m)
+        return;
+    nni_memo_clear(m);
+    pthread_mutex_destroy(&m->mu);
+    nni_free(m->e);
+    nni_free(m);
+}
+
+size_t nni_memo_bytes(const nni_memo *m) { return m ? m->total : 0; }
+
+/* 64-bit FNV-1a over 256 words sampled evenly (and the last one): cheap per run, and any
+ * update that touches most weights (an optimizer step) changes it. */
+static uint64_t fingerprint(const nn_tensor *t)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)t->nbytes;
+    const size_t words = t->nbytes / 4;
+    const uint8_t *p = t->data;
+    if (!p || words == 0)
+        return h;
+    const size_t step = words > 256 ? words / 256 : 1;
+    for (size_t i = 0; i < words; i += step) {
+        uint32_t w;
+        memcpy(&w, p + 4 * i, 4);
+        h = (h ^ w) * 1099511628211ull;
+    }
+    uint32_t w;
+    memcpy(&w, p + 4 * (words - 1), 4);
+    return (h ^ w) * 1099511628211ull;
+}
+
+const void *nni_memo_get(nni_memo *m, const nn_tensor *key, uint32_t kind, size_t bytes,
+                         void (*build)(void *arg, void *dst), void *arg)
+{
+    const uint64_t print = fingerprint(key);
+    pthread_mutex_lock(&m->mu);
+    memo_entry *e = NULL;
+    for (int32_t i = 0; i < m->n; i++)
+        if (m->e[i].key == key->data && m->e[i].kind == kind && m->e[i].bytes == bytes)
+            e = &m->e[i];
+    if (e && e->print == print) {
+        void *d = e->data;
+        pthread_mutex_unlock(&m->mu);
+        return d;
+    }
+    void *d = nni_malloc_aligned(bytes ? bytes : 64);
+    if (!d) {
+        pthread_mutex_unlock(&m->mu);
+        nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of transformed weights", bytes);
+        return NULL;
+    }
+    build(arg, d);
+    if (!e) {
+        if (m->n == m->cap) {
+            int32_t cap = m->cap ? 2 * m->cap : 16;
+            memo_entry *ne = nni_realloc(m->e, (size_t)cap * sizeof *ne);
+            if (!ne) {
+                pthread_mutex_unlock(&m->mu);
+                nni_free_aligned(d);
+                nni_error(NN_E_NOMEM, "cannot grow the model's memo");
+                return NULL;
+            }
+            m->e = ne;
+            m->cap = cap;
+        }
+        e = &m->e[m->n++];
+        e->key = key->data;
+        e->kind = kind;
+        e->bytes = bytes;
+        m->total += bytes;
+    } else {
+        nni_free_aligned(e->data); /* the weights changed: replace */
+    }
+    e->print = print;
+    e->data = d;
+    pthread_mutex_unlock(&m->mu);
+    return d;
+}

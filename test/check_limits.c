@@ -917,6 +917,65 @@ START_TEST(test_clone_keeps_limits)
 }
 END_TEST
 
+/* Weights changed in place (nn_model_set_param) after a session ran: the
+ * next run uses the new weights, whichever of them changed, even when
+ * derived forms of them (transformed convolution filters) were kept. */
+START_TEST(test_set_param_after_run)
+{
+    enum { C = 16, M = 16, S = 16 };
+    int64_t xd[] = {1, C, S, S}, wd[] = {M, C, 3, 3};
+    float *w = malloc(sizeof(float) * M * C * 9);
+    for (int i = 0; i < M * C * 9; i++)
+        w[i] = (float)((i * 37) % 23) / 23.0f - 0.5f;
+    pbw g = {0};
+    const char *in[] = {"X", "W"}, *out[] = {"Y"};
+    pbw a[1] = {pbw_attr_ints("pads", 4, (int64_t[]){1, 1, 1, 1})};
+    pbw node = pbw_node("Conv", 2, in, 1, out, 1, a);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw t = pbw_tensor("W", F32, 4, wd, w, sizeof(float) * M * C * 9);
+    pbw_msg(&g, PBW_INITIALIZER, &t);
+    pbw vi = pbw_value_info("X", F32, 4, xd);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    pbw vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    pbw m = pbw_model(&g, 13);
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, NULL, &model));
+    pbw_free(&m);
+    nn_tensor *x;
+    ck_assert_ok(nn_tensor_create(NN_DTYPE_FLOAT32, 4, xd, &x));
+    float *xp = nn_tensor_data(x);
+    for (int i = 0; i < C * S * S; i++)
+        xp[i] = (float)(i % 11) / 11.0f;
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+    /* change one weight of one filter: output channel 0 must follow */
+    for (int which = 1; which < M * C * 9; which += 401) {
+        nn_tensor *nw;
+        ck_assert_ok(nn_model_get_param(model, "W", &nw));
+        ((float *)nn_tensor_data(nw))[which] += 3.0f;
+        ck_assert_ok(nn_model_set_param(model, "W", nw));
+        nn_tensor_free(nw);
+        ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+        nn_model *fresh;
+        ck_assert_ok(nn_model_clone(model, &fresh));
+        nn_session *fs;
+        ck_assert_ok(nn_session_create(fresh, NULL, &fs));
+        ck_assert_ok(nn_session_run(fs, 1, NULL, (const nn_tensor *const *)&x));
+        const nn_tensor *y = nn_session_output(s, 0), *yf = nn_session_output(fs, 0);
+        ck_assert_msg(memcmp(nn_tensor_data_const(y), nn_tensor_data_const(yf), nn_tensor_nbytes(y)) == 0,
+                      "weight %d changed in place: the session still computes with the old filters", which);
+        nn_session_free(fs);
+        nn_model_free(fresh);
+    }
+    nn_session_free(s);
+    nn_tensor_free(x);
+    nn_model_free(model);
+    free(w);
+}
+END_TEST
+
 /* A training step refused for its labels (found only after the forward pass)
  * leaves every tensor as it was, running statistics included. */
 START_TEST(test_train_bad_labels)
@@ -977,6 +1036,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_clone_keeps_limits);
     tcase_add_test(tc, test_preprocess_limits);
     tcase_add_test(tc, test_train_bad_labels);
+    tcase_add_test(tc, test_set_param_after_run);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("files");
     tcase_add_checked_fixture(files, tmp_setup, tmp_teardown);

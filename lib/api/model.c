@@ -97,6 +97,7 @@ nn_status nni_model_finish(nn_model *m)
 
 void nni_model_refresh(nn_model *m)
 {
+    nni_memo_clear(m->memo); /* the graph or its weights changed: derived forms are rebuilt on use */
     const nni_graph *g = &m->graph;
     m->n_layers = 0;
     m->n_params = 0;

@@ -219,6 +219,8 @@ typedef struct nn_load_options {
     uint32_t max_graph_depth;     /**< refuse graphs whose longest chain of nodes is longer; 0 = default (100,000) */
     uint32_t max_subgraph_depth;  /**< refuse files that nest subgraphs (If/Loop/Scan bodies) deeper;
                                        0 = default (16) */
+    uint64_t max_session_bytes;   /**< refuse runs whose activations alive at once (a session's plan, plus what
+                                       shapes known only at run time allocate) take more; 0 = default (16 GiB) */
 } nn_load_options;
 
 /** Fill `options` with defaults for the given struct version. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pbw.h"
@@ -89,6 +90,7 @@ START_TEST(test_options_versions)
     ck_assert_uint_eq(d.max_tensor_elements, (uint64_t)INT32_MAX);
     ck_assert_uint_eq(d.max_graph_depth, 100000u);
     ck_assert_uint_eq(d.max_subgraph_depth, 16u);
+    ck_assert_uint_eq(d.max_session_bytes, (uint64_t)16 << 30);
     /* unknown versions and reserved fields are refused */
     ck_assert_nn(nn_load_options_init(&d, 3), NN_E_INVALID_ARG);
     ck_assert_nn(nn_load_options_init(&d, 0), NN_E_INVALID_ARG);
@@ -209,6 +211,81 @@ START_TEST(test_activation_limits)
 }
 END_TEST
 
+/* Activations alive at once: the session's plan, and values whose shapes are known only at run time. */
+START_TEST(test_session_bytes)
+{
+    int64_t d[] = {256};
+    pbw g = {0};
+    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Abs"}, *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) {
+        const char *in[] = {"X"}, *out[] = {names[i]};
+        pbw node = pbw_node(ops[i], 1, in, 1, out, 0, NULL);
+        pbw_msg(&g, PBW_NODE, &node);
+    }
+    const char *out[] = {"Y"};
+    pbw node = pbw_node("Sum", 4, names, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw vi = pbw_value_info("X", F32, 1, d);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    pbw vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    pbw m = pbw_model(&g, 13);
+    nn_tensor *x;
+    ck_assert_ok(nn_tensor_create(NN_DTYPE_FLOAT32, 1, d, &x));
+    for (int k = 0; k < 2; k++) {
+        nn_load_options o;
+        opts(&o);
+        o.max_session_bytes = k ? 8192 : 4000; /* four 1 KiB values alive at once, then the sum */
+        nn_model *model;
+        ck_assert_ok(load_pb(&m, &o, &model));
+        nn_session *s;
+        ck_assert_ok(nn_session_create(model, NULL, &s));
+        ck_assert_nn(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x), k ? NN_OK : NN_E_LIMIT);
+        if (!k)
+            ck_assert(strstr(nn_last_error(), "max_session_bytes") != NULL);
+        nn_session_free(s);
+        nn_model_free(model);
+    }
+    pbw_free(&m);
+    nn_tensor_free(x);
+
+    /* Expand to a shape given at run time: allocated during the run, counted too */
+    g = (pbw){0};
+    int64_t one[] = {1}, two[] = {2};
+    const char *in2[] = {"X", "S"};
+    node = pbw_node("Expand", 2, in2, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    vi = pbw_value_info("X", F32, 1, one);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    vi = pbw_value_info("S", I64, 1, two);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    m = pbw_model(&g, 13);
+    nn_load_options o;
+    opts(&o);
+    o.max_session_bytes = 2000;
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, &o, &model));
+    pbw_free(&m);
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    float xv = 1.0f;
+    int64_t shape[2] = {2, 300};
+    nn_tensor *tx, *ts;
+    ck_assert_ok(nn_tensor_wrap(NN_DTYPE_FLOAT32, 1, one, &xv, &tx));
+    ck_assert_ok(nn_tensor_wrap(NN_DTYPE_INT64, 1, two, shape, &ts));
+    const nn_tensor *ins[] = {tx, ts};
+    ck_assert_nn(nn_session_run(s, 2, NULL, ins), NN_E_LIMIT);
+    shape[1] = 200;
+    ck_assert_ok(nn_session_run(s, 2, NULL, ins));
+    nn_tensor_free(tx);
+    nn_tensor_free(ts);
+    nn_session_free(s);
+    nn_model_free(model);
+}
+END_TEST
+
 /* Tensors folded at load count against the model's total: over it, they are
  * computed per run instead, with the same result. */
 START_TEST(test_folding_budget)
@@ -299,6 +376,75 @@ START_TEST(test_depth_and_nodes)
     o.max_nodes = 1001;
     m = relu_chain(1001);
     expect_pb(&m, &o, NN_OK, "");
+}
+END_TEST
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Load time grows linearly with the graph: value names are hashed (a
+ * quadratic lookup made a 2 MB chain of 80,000 nodes take a minute), and the
+ * metadata entries, looked up by scanning, are bounded. */
+START_TEST(test_load_time_linear)
+{
+    pbw m = relu_chain(80000);
+    double t0 = cpu_seconds();
+    expect_pb(&m, NULL, NN_OK, "");
+    double took = cpu_seconds() - t0;
+    ck_assert_msg(took < 10.0, "loading an 80,000-node chain took %.1f s of CPU", took);
+    m = relu_chain(2);
+    char key[32];
+    for (int i = 0; i <= 10000; i++) {
+        pbw e = {0};
+        snprintf(key, sizeof key, "key%d", i);
+        pbw_str(&e, 1, key);
+        pbw_str(&e, 2, "v");
+        pbw_msg(&m, 14, &e);
+    }
+    expect_pb(&m, NULL, NN_E_LIMIT, "metadata entries");
+}
+END_TEST
+
+/* A costly node on constants (a 1024^3 MatMul) is not folded while loading:
+ * it runs per inference instead, with the same result. */
+START_TEST(test_no_costly_folding)
+{
+    enum { N = 1024 };
+    float *a = malloc(sizeof(float) * N * N), *b = calloc((size_t)N * N, sizeof(float));
+    for (int i = 0; i < N * N; i++)
+        a[i] = (float)(i % 7);
+    for (int i = 0; i < N; i++)
+        b[(size_t)i * N + i] = 2.0f;
+    int64_t d[] = {N, N};
+    pbw g = {0};
+    const char *in[] = {"A", "B"}, *out[] = {"Y"};
+    pbw node = pbw_node("MatMul", 2, in, 1, out, 0, NULL);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw ta = pbw_tensor("A", F32, 2, d, a, sizeof(float) * N * N);
+    pbw_msg(&g, PBW_INITIALIZER, &ta);
+    pbw tb = pbw_tensor("B", F32, 2, d, b, sizeof(float) * N * N);
+    pbw_msg(&g, PBW_INITIALIZER, &tb);
+    pbw vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    pbw m = pbw_model(&g, 13);
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, NULL, &model));
+    pbw_free(&m);
+    ck_assert_uint_eq(nn_model_layer_count(model), 1); /* still a layer: not computed at load */
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    ck_assert_ok(nn_session_run(s, 0, NULL, NULL));
+    const float *y = nn_tensor_data_const(nn_session_output(s, 0));
+    for (int i = 0; i < N * N; i += 997)
+        ck_assert_float_eq(y[i], 2.0f * a[i]);
+    nn_session_free(s);
+    nn_model_free(model);
+    free(a);
+    free(b);
 }
 END_TEST
 
@@ -771,6 +917,65 @@ START_TEST(test_clone_keeps_limits)
 }
 END_TEST
 
+/* Weights changed in place (nn_model_set_param) after a session ran: the
+ * next run uses the new weights, whichever of them changed, even when
+ * derived forms of them (transformed convolution filters) were kept. */
+START_TEST(test_set_param_after_run)
+{
+    enum { C = 16, M = 16, S = 16 };
+    int64_t xd[] = {1, C, S, S}, wd[] = {M, C, 3, 3};
+    float *w = malloc(sizeof(float) * M * C * 9);
+    for (int i = 0; i < M * C * 9; i++)
+        w[i] = (float)((i * 37) % 23) / 23.0f - 0.5f;
+    pbw g = {0};
+    const char *in[] = {"X", "W"}, *out[] = {"Y"};
+    pbw a[1] = {pbw_attr_ints("pads", 4, (int64_t[]){1, 1, 1, 1})};
+    pbw node = pbw_node("Conv", 2, in, 1, out, 1, a);
+    pbw_msg(&g, PBW_NODE, &node);
+    pbw t = pbw_tensor("W", F32, 4, wd, w, sizeof(float) * M * C * 9);
+    pbw_msg(&g, PBW_INITIALIZER, &t);
+    pbw vi = pbw_value_info("X", F32, 4, xd);
+    pbw_msg(&g, PBW_INPUT, &vi);
+    pbw vo = pbw_value_info("Y", F32, -1, NULL);
+    pbw_msg(&g, PBW_OUTPUT, &vo);
+    pbw m = pbw_model(&g, 13);
+    nn_model *model;
+    ck_assert_ok(load_pb(&m, NULL, &model));
+    pbw_free(&m);
+    nn_tensor *x;
+    ck_assert_ok(nn_tensor_create(NN_DTYPE_FLOAT32, 4, xd, &x));
+    float *xp = nn_tensor_data(x);
+    for (int i = 0; i < C * S * S; i++)
+        xp[i] = (float)(i % 11) / 11.0f;
+    nn_session *s;
+    ck_assert_ok(nn_session_create(model, NULL, &s));
+    ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+    /* change one weight of one filter: output channel 0 must follow */
+    for (int which = 1; which < M * C * 9; which += 401) {
+        nn_tensor *nw;
+        ck_assert_ok(nn_model_get_param(model, "W", &nw));
+        ((float *)nn_tensor_data(nw))[which] += 3.0f;
+        ck_assert_ok(nn_model_set_param(model, "W", nw));
+        nn_tensor_free(nw);
+        ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+        nn_model *fresh;
+        ck_assert_ok(nn_model_clone(model, &fresh));
+        nn_session *fs;
+        ck_assert_ok(nn_session_create(fresh, NULL, &fs));
+        ck_assert_ok(nn_session_run(fs, 1, NULL, (const nn_tensor *const *)&x));
+        const nn_tensor *y = nn_session_output(s, 0), *yf = nn_session_output(fs, 0);
+        ck_assert_msg(memcmp(nn_tensor_data_const(y), nn_tensor_data_const(yf), nn_tensor_nbytes(y)) == 0,
+                      "weight %d changed in place: the session still computes with the old filters", which);
+        nn_session_free(fs);
+        nn_model_free(fresh);
+    }
+    nn_session_free(s);
+    nn_tensor_free(x);
+    nn_model_free(model);
+    free(w);
+}
+END_TEST
+
 /* A training step refused for its labels (found only after the forward pass)
  * leaves every tensor as it was, running statistics included. */
 START_TEST(test_train_bad_labels)
@@ -820,7 +1025,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_initializer_limits);
     tcase_add_test(tc, test_activation_limits);
     tcase_add_test(tc, test_folding_budget);
+    tcase_add_test(tc, test_session_bytes);
     tcase_add_test(tc, test_depth_and_nodes);
+    tcase_add_test(tc, test_load_time_linear);
+    tcase_add_test(tc, test_no_costly_folding);
     tcase_add_test(tc, test_subgraph_nesting);
     tcase_add_test(tc, test_parse_amplification);
     tcase_add_test(tc, test_inconsistent_graphs);
@@ -828,6 +1036,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_clone_keeps_limits);
     tcase_add_test(tc, test_preprocess_limits);
     tcase_add_test(tc, test_train_bad_labels);
+    tcase_add_test(tc, test_set_param_after_run);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("files");
     tcase_add_checked_fixture(files, tmp_setup, tmp_teardown);

@@ -241,6 +241,7 @@ NN_API nn_status nn_model_set_param(nn_model *m, const char *name, const nn_tens
         return nni_error(NN_E_INVALID_ARG, "nn_model_set_param: the tensor for '%s' has no data", name);
     if (dst->nbytes)
         memmove(dst->data, t->data, dst->nbytes);
+    nni_memo_clear(m->memo); /* forms derived from the old values (transformed filters) are stale */
     return NN_OK;
 }
 

@@ -20,6 +20,7 @@
 #define DEFAULT_MAX_TENSOR_ELEMENTS ((uint64_t)INT32_MAX)
 #define DEFAULT_MAX_GRAPH_DEPTH 100000u
 #define DEFAULT_MAX_SUBGRAPH_DEPTH 16u
+#define DEFAULT_MAX_SESSION_BYTES ((uint64_t)16 << 30)
 
 /* Bytes of nn_load_options that exist in each struct version. */
 static size_t options_size(uint32_t version)
@@ -46,6 +47,7 @@ NN_API nn_status nn_load_options_init(nn_load_options *o, uint32_t version)
     d.max_tensor_elements = DEFAULT_MAX_TENSOR_ELEMENTS;
     d.max_graph_depth = DEFAULT_MAX_GRAPH_DEPTH;
     d.max_subgraph_depth = DEFAULT_MAX_SUBGRAPH_DEPTH;
+    d.max_session_bytes = DEFAULT_MAX_SESSION_BYTES;
     memcpy(o, &d, options_size(version));
     return NN_OK;
 }
@@ -77,6 +79,8 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
             out->max_graph_depth = in->max_graph_depth;
         if (in->max_subgraph_depth)
             out->max_subgraph_depth = in->max_subgraph_depth;
+        if (in->max_session_bytes)
+            out->max_session_bytes = in->max_session_bytes;
     }
     return NN_OK;
 }
@@ -98,6 +102,7 @@ nn_status nni_model_finish(nn_model *m)
 
 void nni_model_refresh(nn_model *m)
 {
+    nni_memo_clear(m->memo); /* the graph or its weights changed: derived forms are rebuilt on use */
     const nni_graph *g = &m->graph;
     m->n_layers = 0;
     m->n_params = 0;
@@ -157,7 +162,8 @@ static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path,
     m->graph.limits = (nni_limits){.max_tensor_bytes = opts->max_tensor_bytes,
                                    .max_tensor_elements = opts->max_tensor_elements,
                                    .max_total_bytes = opts->max_model_bytes,
-                                   .max_depth = opts->max_graph_depth};
+                                   .max_depth = opts->max_graph_depth,
+                                   .max_session_bytes = opts->max_session_bytes};
     nn_status st;
     if (darknet) {
         char *weights = opts->weights_path ? NULL : path ? sibling_path(path, ".weights") : NULL;

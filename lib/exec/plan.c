@@ -15,6 +15,7 @@
 #include "exec/plan.h"
 
 #define ARENA_ALIGN 64
+#define FOLD_MAX_MACS ((uint64_t)1 << 28)
 
 nn_status nni_node_error(const nni_node *n, nn_status st)
 {
@@ -389,6 +390,14 @@ nn_status nni_plan_build_ex(const nni_graph *g, const nn_tensor *const *input_sh
             for (int32_t k = 0; k < n->n_out; k++)
                 if (out[k] && out[k]->nbytes > fold_limit)
                     foldable = false;
+        }
+        if (foldable && !shape_only && n->op->macs) {
+            /* folding runs while loading: a costly node on constants is left to the runs instead
+             * (same result), so that loading a model stays quick whatever its constants ask for */
+            nni_opctx mc;
+            fill_ctx(&mc, g, n, in, out, NULL);
+            if (n->op->macs(&mc) > FOLD_MAX_MACS)
+                foldable = false;
         }
         if (foldable && g->limits.max_total_bytes) {
             /* values folded at load become part of the model: keep within its total (else compute them per run) */

@@ -213,6 +213,13 @@ static nn_status replan(nn_session *s, const nn_tensor *const *bound)
     nn_status st = nni_plan_build_ex(&s->model->graph, bound, 1 << 16, NNI_PLAN_FUSE | NNI_PLAN_INPLACE, &s->plan);
     if (st != NN_OK)
         return st;
+    uint64_t limit = s->model->graph.limits.max_session_bytes;
+    if (limit && s->plan.arena_size > limit) {
+        st = nni_error(NN_E_LIMIT, "the activations alive at once need %zu bytes, over the limit of %llu "
+                       "(nn_load_options.max_session_bytes)", s->plan.arena_size, (unsigned long long)limit);
+        nni_plan_free(&s->plan);
+        return st;
+    }
     if (s->plan.arena_size > s->arena_cap) {
         nni_free_aligned(s->arena);
         s->arena_cap = 0;
@@ -252,6 +259,8 @@ static nn_status run_steps(nn_session *s)
 {
     const nni_graph *g = &s->model->graph;
     nni_plan *p = &s->plan;
+    /* values of shapes known only now are allocated as they come, beside the arena */
+    uint64_t used = p->arena_size, limit = g->limits.max_session_bytes;
     for (int32_t si = 0; si < p->n_steps; si++) {
         const nni_node *n = &g->nodes[p->steps[si]];
         const nni_step_fusion *sf = p->fusion && p->fusion[si].out >= 0 ? &p->fusion[si] : NULL;
@@ -264,9 +273,16 @@ static nn_status run_steps(nn_session *s)
             st = nni_node_infer(g, n, s->in_ptrs, s->out_ptrs, s->pool);
             if (st == NNI_DEFER)
                 st = nni_error(NN_E_INTERNAL, "the output shape is still unknown with all inputs present");
-            for (int32_t k = 0; st == NN_OK && k < n->n_out; k++)
-                if (s->out_ptrs[k])
+            for (int32_t k = 0; st == NN_OK && k < n->n_out; k++) {
+                if (!s->out_ptrs[k])
+                    continue;
+                used += s->out_ptrs[k]->nbytes;
+                if (limit && used > limit)
+                    st = nni_error(NN_E_LIMIT, "the activations of this run need more than %llu bytes "
+                                   "(nn_load_options.max_session_bytes)", (unsigned long long)limit);
+                else
                     st = nni_tensor_alloc(s->out_ptrs[k]);
+            }
             if (st != NN_OK)
                 return nni_node_error(n, st);
         }

@@ -10,12 +10,22 @@
 
 #include "image/image.h"
 
+/* What libpng may allocate at once: a chunk's declared length is allocated
+ * before the chunk is read (a 43-byte file asked for 1.2 GB, and libpng's
+ * own chunk cap does not cover every chunk type), so no allocation may
+ * exceed the file's size (or this floor, for decompressed text and ICC
+ * profiles) until the header passed the pixel budget; then rows of the
+ * image are allowed too. */
+#define PNG_ALLOC_FLOOR ((size_t)8 << 20)
+
 /* Heap-allocated, so its fields keep their values across the longjmp (automatic
  * variables changed after setjmp would be indeterminate). */
 typedef struct png_ctx {
     const uint8_t *data;
     size_t size, pos;
-    bool truncated, oom;
+    bool truncated, oom, over_cap;
+    size_t alloc_cap;   /* largest single allocation libpng may make now */
+    size_t refused;     /* the allocation refused for being over it */
     char error[160];   /* libpng's error message */
     char warning[160]; /* its last warning: often the detail behind a generic error */
     nn_image *image;
@@ -50,11 +60,15 @@ static void on_read(png_structp png, png_bytep out, size_t n)
 
 static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
 {
-    void *p = nni_malloc(n);
-    if (!p) {
-        png_ctx *c = png_get_mem_ptr(png);
-        c->oom = true;
+    png_ctx *c = png_get_mem_ptr(png);
+    if (n > c->alloc_cap) {
+        c->over_cap = true;
+        c->refused = n;
+        return NULL;
     }
+    void *p = nni_malloc(n);
+    if (!p)
+        c->oom = true;
     return p;
 }
 
@@ -86,6 +100,12 @@ static void set_transforms(png_structp png, png_infop info)
 
 static nn_status error_status(const png_ctx *c)
 {
+    if (c->over_cap && c->refused > c->size)
+        return nni_error(NN_E_PARSE, "corrupt PNG: a chunk claims %zu bytes, more than the %zu-byte file holds",
+                         c->refused, c->size);
+    if (c->over_cap)
+        return nni_error(NN_E_LIMIT, "the PNG asks for %zu bytes at once, over the limit of %zu", c->refused,
+                         c->alloc_cap);
     if (c->oom)
         return nni_error(NN_E_NOMEM, "out of memory while decoding the PNG");
     if (c->truncated)
@@ -101,15 +121,18 @@ static nn_status read_png(png_structp png, png_infop info, const nni_decode_opts
     nn_image **im = &c->image;
     png_bytep **rows = &c->rows;
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff); /* our pixel budget decides, not libpng's default */
-    /* A chunk's declared length is allocated before its bytes are read: no
-     * chunk can be longer than the file, and decompressed ancillary chunks
-     * (iCCP, zTXt) get a fixed allowance. Found by fuzz_png (a 1.6 GB claim). */
-    png_set_chunk_malloc_max(png, (png_alloc_size_t)c->size + ((png_alloc_size_t)16 << 20));
+    /* A chunk's declared length is allocated before its bytes are read
+     * (found by fuzz_png: a 1.6 GB claim, a 1.2 GB sPLT): libpng may allocate
+     * no more than the cap, which grows only once the header passed the budget. */
+    png_set_chunk_malloc_max(png, c->alloc_cap);
+    png_set_chunk_cache_max(png, 128); /* ancillary chunks kept (sPLT, text, unknown) */
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     nn_status st = nni_image_check_size(w, h, opts->max_pixels);
     if (st != NN_OK)
         return st;
+    /* within the budget: libpng's row buffers (up to 8 bytes a pixel, a few rows) may come */
+    c->alloc_cap += (size_t)w * 8 * 4 + 4096;
     set_transforms(png, info);
     int channels = png_get_channels(png, info);
     nn_dtype dtype = png_get_bit_depth(png, info) == 16 ? NN_DTYPE_UINT16 : NN_DTYPE_UINT8;
@@ -159,6 +182,7 @@ nn_status nni_png_decode(const uint8_t *data, size_t size, const nni_decode_opts
         return nni_error(NN_E_NOMEM, "cannot allocate a PNG decoder");
     c->data = data;
     c->size = size;
+    c->alloc_cap = size > PNG_ALLOC_FLOOR ? size : PNG_ALLOC_FLOOR;
     png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, c, on_error, on_warning, c, on_malloc, on_free);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     nn_status st;

@@ -69,13 +69,73 @@ void nni_graph_free(nni_graph *g)
     nni_free(g->meta_keys);
     nni_free(g->meta_values);
     nni_free(g->name);
+    nni_free(g->index);
     memset(g, 0, sizeof *g);
+}
+
+/* ---- the value-name index: loading a graph of N values takes O(N), not
+ * O(N^2) (a small file of a million nodes would otherwise take hours). The
+ * hash is seeded per graph so that a file cannot be built to collide. ---- */
+
+static uint64_t name_hash(const nni_graph *g, const char *s)
+{
+    uint64_t h = g->index_seed ^ 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    h ^= h >> 33; /* spread the high bits into the ones the table uses */
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static void index_insert(nni_graph *g, int32_t v)
+{
+    uint32_t mask = (uint32_t)g->index_cap - 1;
+    for (uint32_t i = (uint32_t)name_hash(g, g->values[v].name) & mask;; i = (i + 1) & mask) {
+        if (g->index[i] < 0) {
+            g->index[i] = v;
+            return;
+        }
+    }
+}
+
+/* Make the index cover every value with room for one more (load factor <= 1/2). */
+static bool index_update(nni_graph *g)
+{
+    if (g->index && g->index_n == g->n_values && (int64_t)(g->n_values + 1) * 2 <= g->index_cap)
+        return true;
+    int64_t cap = 64;
+    while (cap < (int64_t)(g->n_values + 1) * 2)
+        cap *= 2;
+    if (cap > INT32_MAX / 2)
+        return false;
+    int32_t *t = nni_malloc((size_t)cap * sizeof *t);
+    if (!t)
+        return false;
+    nni_free(g->index);
+    g->index = t;
+    g->index_cap = (int32_t)cap;
+    if (!g->index_seed)
+        g->index_seed = (uint64_t)(uintptr_t)g * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&name_hash;
+    for (int32_t i = 0; i < g->index_cap; i++)
+        g->index[i] = -1;
+    for (int32_t v = 0; v < g->n_values; v++)
+        index_insert(g, v);
+    g->index_n = g->n_values;
+    return true;
 }
 
 int32_t nni_graph_find_value(const nni_graph *g, const char *name)
 {
-    /* Linear search is fine at load for the zoo's sizes; the loader keeps a
-     * hash map for large graphs (see frontends/onnx). */
+    if (g->index && g->index_n == g->n_values) {
+        uint32_t mask = (uint32_t)g->index_cap - 1;
+        for (uint32_t i = (uint32_t)name_hash(g, name) & mask;; i = (i + 1) & mask) {
+            int32_t v = g->index[i];
+            if (v < 0)
+                return -1;
+            if (strcmp(g->values[v].name, name) == 0)
+                return v;
+        }
+    }
     for (int32_t i = 0; i < g->n_values; i++)
         if (strcmp(g->values[i].name, name) == 0)
             return i;
@@ -84,6 +144,8 @@ int32_t nni_graph_find_value(const nni_graph *g, const char *name)
 
 int32_t nni_graph_value(nni_graph *g, const char *name)
 {
+    if (!index_update(g))
+        return nni_error(NN_E_NOMEM, "cannot grow the value index");
     int32_t idx = nni_graph_find_value(g, name);
     if (idx >= 0)
         return idx;
@@ -102,7 +164,12 @@ int32_t nni_graph_value(nni_graph *g, const char *name)
         return nni_error(NN_E_NOMEM, "cannot copy a value name");
     v->producer = -1;
     v->lr_factor = 1.0f;
-    return g->n_values++;
+    int32_t added = g->n_values++;
+    if (g->index && g->index_n == added) { /* index_update left room for it */
+        index_insert(g, added);
+        g->index_n = g->n_values;
+    }
+    return added;
 }
 
 nn_status nni_graph_add_node(nni_graph *g, nni_node *node, int32_t *index)

@@ -80,6 +80,11 @@ typedef struct nni_graph {
     int32_t n_meta;
     char *name;
     nni_limits limits; /* from the load options; all 0 (none) for graphs built in tests */
+    /* name -> value index (open addressing, -1 = empty), kept by nni_graph_value;
+     * NULL or stale (index_n != n_values) means lookups scan the values */
+    int32_t *index;
+    int32_t index_cap, index_n;
+    uint64_t index_seed;
 } nni_graph;
 
 nn_status nni_graph_init(nni_graph *g);

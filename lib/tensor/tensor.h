@@ -30,6 +30,7 @@ typedef struct nni_limits {
     uint64_t max_tensor_elements;
     uint64_t max_total_bytes; /* all constants of the model together, folded ones included */
     uint32_t max_depth;       /* longest chain of nodes */
+    uint64_t max_session_bytes; /* activations of one run alive at once */
 } nni_limits;
 
 /**

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "api/model.h"
 #include "kernels/optim.h"
 #include "train/loss.h"
 #include "train/trainer.h"
@@ -586,6 +587,9 @@ static nn_status update(nn_trainer *t)
                                 o->weight_decay, o->optimizer == NN_OPTIMIZER_ADAMW, ++t->opt_steps[v]);
         }
     }
+    /* sessions of the model rebuild what they derived from the old weights
+     * (a sampled fingerprint misses updates that leave most weights alone) */
+    nni_memo_clear(t->model->memo);
     return NN_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #define NNI_ONNX_MIN_OPSET 1
 #define NNI_ONNX_MAX_OPSET 21
+#define NNI_ONNX_MAX_METADATA 10000
 
 static bool is_default_domain(const char *d) { return !d || !*d || strcmp(d, "ai.onnx") == 0; }
 
@@ -399,7 +400,12 @@ nn_status nni_onnx_import_fd(const uint8_t *bytes, size_t size, int fd, const ch
         val->is_output = true;
         g->outputs[g->n_outputs++] = v;
     }
-    /* metadata */
+    /* metadata: a key is looked up by scanning, so their number is bounded */
+    if (mp->n_metadata_props > NNI_ONNX_MAX_METADATA) {
+        st = nni_error(NN_E_LIMIT, "the model has %zu metadata entries (at most %d)", mp->n_metadata_props,
+                       NNI_ONNX_MAX_METADATA);
+        goto done;
+    }
     for (size_t i = 0; i < mp->n_metadata_props; i++) {
         const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
         if (e->key && (st = nni_graph_add_meta(g, e->key, e->value ? e->value : "")) != NN_OK)

@@ -81,7 +81,7 @@ typedef struct {
 
 static void branch_free(branch_run *r)
 {
-    if (r->vals)
+    if (r->vals && r->owned)
         for (int32_t v = 0; v < r->g->n_values; v++)
             if (r->owned[v])
                 nn_tensor_free(r->vals[v]);

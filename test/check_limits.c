@@ -499,7 +499,7 @@ START_TEST(test_subgraph_nesting)
     pbw m = nested_model(17); /* the main graph + 16 nested bodies is the default */
     expect_pb(&m, &o, NN_E_LIMIT, "max_subgraph_depth");
     m = nested_model(16);
-    expect_pb(&m, &o, NN_E_UNSUPPORTED, "If"); /* parses; If itself is not implemented */
+    expect_pb(&m, &o, NN_E_INVALID_MODEL, "no outputs"); /* every level converts; the innermost body is empty */
     o.max_subgraph_depth = 2;
     m = nested_model(3);
     expect_pb(&m, &o, NN_E_LIMIT, "max_subgraph_depth");

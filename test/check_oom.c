@@ -258,7 +258,7 @@ START_TEST(test_onnx_models)
     static const char *const models[] = {
         "models/mlp.onnx", "models/convnet.onnx", "models/multi_io.onnx", "models/typed_initializer.onnx",
         "models/external_data.onnx", "shape/shape_chain/model.onnx", "shape/nonzero_bool/model.onnx",
-        "images/classify_softmax.onnx",
+        "images/classify_softmax.onnx", "control/if_capture/model.onnx", "control/if_nested/model.onnx",
     };
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         sweep_model(models[i], test_data_path(models[i]), strstr(models[i], "external") == NULL);

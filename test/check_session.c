@@ -70,6 +70,32 @@ START_TEST(test_run_and_replan)
 }
 END_TEST
 
+/* If: a clone runs its branches like the original (the subgraphs are copied
+ * and prepared with it); the branch taken changes the output shape per run. */
+START_TEST(test_if_clone)
+{
+    nn_model *m = load("control/if_capture/model.onnx"), *c = NULL;
+    ck_assert_ok(nn_model_clone(m, &c));
+    nn_model_free(m);
+    nn_session *s = NULL;
+    ck_assert_ok(nn_session_create(c, NULL, &s));
+    static const float xs[2][6] = {{1, -2, 3, -4, 5, 0.5f}, {1, -2, 3, -4, 0.5f, -9}};
+    static const float want0[6] = {1, -1, 7, -11, 21, 3.5f}, want1[3] = {2, 4, 1.5f};
+    for (int k = 0; k < 2; k++) {
+        int64_t dims[1] = {6};
+        nn_tensor *x = NULL;
+        ck_assert_ok(nn_tensor_wrap(NN_DTYPE_FLOAT32, 1, dims, (void *)xs[k], &x));
+        ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+        const nn_tensor *y = nn_session_output(s, 0);
+        ck_assert_int_eq(nn_tensor_dim(y, 0), k ? 3 : 6);
+        ck_assert_mem_eq(nn_tensor_data_const(y), k ? want1 : want0, (k ? 3 : 6) * sizeof(float));
+        nn_tensor_free(x);
+    }
+    nn_session_free(s);
+    nn_model_free(c);
+}
+END_TEST
+
 START_TEST(test_bad_inputs)
 {
     nn_model *m = load("models/identity.onnx");
@@ -164,6 +190,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_introspection);
     tcase_add_test(tc, test_run_and_replan);
     tcase_add_test(tc, test_bad_inputs);
+    tcase_add_test(tc, test_if_clone);
     tcase_add_test(tc, test_threads_share_model);
     tcase_add_test(tc, test_error_is_thread_local);
     suite_add_tcase(s, tc);

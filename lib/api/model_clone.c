@@ -26,6 +26,8 @@ static nn_status dup_mem(const void *src, size_t n, void **out)
     return NN_OK;
 }
 
+static nn_status clone_graph(const nni_graph *s, nni_graph *d);
+
 static nn_status clone_attr(const nni_attr *s, nni_attr *d)
 {
     nn_status st;
@@ -47,6 +49,16 @@ static nn_status clone_attr(const nni_attr *s, nni_attr *d)
     }
     if (s->t && (st = nni_tensor_clone(s->t, &d->t)) != NN_OK)
         return st;
+    if (s->g) {
+        /* a subgraph (If branch): its nodes are prepared as they are copied */
+        if (!(d->g = nni_malloc(sizeof *d->g)))
+            return nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
+        if ((st = clone_graph(s->g, d->g)) != NN_OK)
+            return st;
+        if ((st = dup_mem(s->g->captures, (size_t)s->g->n_captures * sizeof(int32_t), (void **)&d->g->captures)) != NN_OK)
+            return st;
+        d->g->n_captures = s->g->n_captures;
+    }
     return NN_OK;
 }
 
@@ -58,6 +70,7 @@ static nn_status clone_node(const nni_graph *g, const nni_node *s, nni_node *d)
     d->op = s->op;
     d->n_in = s->n_in;
     d->n_out = s->n_out;
+    d->n_implicit = s->n_implicit;
     d->dead = s->dead;
     if ((st = dup_str(s->name, &d->name)) != NN_OK || (st = dup_str(s->op_type, &d->op_type)) != NN_OK ||
         (st = dup_str(s->domain, &d->domain)) != NN_OK ||

@@ -5,6 +5,7 @@
  * undo the fit, NMS.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/model.h"
@@ -142,9 +143,11 @@ static nn_status preprocess(const nn_model *m, const nn_image *im, const nn_dete
     if (pre.resize == NN_RESIZE_AUTO && !nn_model_metadata(m, NNI_META_RESIZE))
         pre.resize = NN_RESIZE_LETTERBOX;
     int64_t d = -1;
-    if (nn_model_input_dim(m, 0, 3, &d, NULL) == NN_OK && d <= 0 && pre.width == 0)
+    int32_t rank = 4;
+    nn_model_input_info(m, 0, NULL, NULL, &rank);
+    if (nn_model_input_dim(m, 0, rank - 1, &d, NULL) == NN_OK && d <= 0 && pre.width == 0)
         pre.width = net_w;
-    if (nn_model_input_dim(m, 0, 2, &d, NULL) == NN_OK && d <= 0 && pre.height == 0)
+    if (nn_model_input_dim(m, 0, rank - 2, &d, NULL) == NN_OK && d <= 0 && pre.height == 0)
         pre.height = net_h;
     nni_contract c;
     nn_status st = nni_contract_resolve(m, &pre, &c);
@@ -164,6 +167,83 @@ static nn_status preprocess(const nn_model *m, const nn_image *im, const nn_dete
     return nni_images_to_tensor(&c, &im, 1, input);
 }
 
+/*
+ * Final detections (torchvision's Faster R-CNN export): the model's metadata
+ * says faster_rcnn, or, with no family given, its three outputs are boxes
+ * [N, 4] float, labels [N] int64 and scores [N] float. fin = boxes, labels,
+ * scores.
+ */
+static nn_status find_final(const nn_model *m, const nn_detect_options *o, nn_session *session, const nn_tensor *fin[3],
+                            bool *found)
+{
+    *found = false;
+    if (o->family != NN_DETECT_AUTO)
+        return NN_OK;
+    const char *meta = nn_model_metadata(m, "nn.detect.family");
+    int32_t fam = nni_det_family_from_name(meta);
+    if (meta && fam != NNI_FAMILY_FINAL)
+        return NN_OK;
+    uint32_t n_out = nn_session_output_count(session);
+    fin[0] = fin[1] = fin[2] = NULL;
+    for (uint32_t k = 0; k < n_out; k++) {
+        const nn_tensor *t = nn_session_output(session, k);
+        if (!fin[0] && t->rank == 2 && t->dims[1] == 4 && t->dtype == NN_DTYPE_FLOAT32)
+            fin[0] = t;
+        else if (!fin[1] && t->rank == 1 && t->dtype == NN_DTYPE_INT64)
+            fin[1] = t;
+        else if (!fin[2] && t->rank == 1 && t->dtype == NN_DTYPE_FLOAT32)
+            fin[2] = t;
+    }
+    bool ok = n_out == 3 && fin[0] && fin[1] && fin[2] && fin[1]->dims[0] == fin[0]->dims[0] &&
+              fin[2]->dims[0] == fin[0]->dims[0];
+    if (!ok && meta)
+        return nni_error(NN_E_SHAPE, "a faster_rcnn detector's outputs are boxes [N, 4] float32, labels [N] int64 "
+                         "and scores [N] float32");
+    *found = ok;
+    return NN_OK;
+}
+
+/* The model's detections are final (it ran its own NMS): keep those above the
+ * score threshold, best first, mapped back to the image. */
+static nn_status detect_final(const nn_model *m, const nn_detect_options *o, const nn_image *image,
+                              const nni_det_fit *fit, int32_t net_w, int32_t net_h, const nn_tensor *fin[3],
+                              nn_detections *r)
+{
+    const char *labels = o->labels ? o->labels : nn_model_metadata(m, NNI_META_LABELS);
+    nn_status st = nni_labels_parse(labels, &r->labels);
+    if (st != NN_OK)
+        return st;
+    int64_t n = fin[0]->dims[0], classes = r->labels.count;
+    const int64_t *lab = fin[1]->data;
+    const char *meta = nn_model_metadata(m, "nn.detect.classes");
+    if (meta) {
+        char *end;
+        classes = strtoll(meta, &end, 10);
+        if (end == meta || *end || classes < 1 || classes > 1000000)
+            return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.classes='%.40s' is not a positive count", meta);
+        if (r->labels.count && r->labels.count != (uint32_t)classes)
+            return nni_error(o->labels ? NN_E_INVALID_ARG : NN_E_INVALID_MODEL, "%u labels for %lld classes",
+                             r->labels.count, (long long)classes);
+    } else if (!classes) {
+        classes = 1; /* no names: the labels the model gives */
+        for (int64_t i = 0; i < n; i++)
+            if (lab[i] >= classes && lab[i] < 1000000)
+                classes = lab[i] + 1;
+    }
+    nni_det_set set;
+    nni_det_set_init(&set, (int32_t)classes);
+    st = nni_det_decode_final(fin[0]->data, lab, fin[2]->data, n, net_w, net_h, o->score_threshold, &set);
+    int32_t kept = 0;
+    if (st == NN_OK) {
+        nni_det_unfit(fit, &set);
+        /* no NMS: an IoU above 2 never happens */
+        st = nni_det_nms(&set, 2.0f, false, o->max_detections, image->width, image->height, &r->dets, &kept);
+    }
+    nni_det_set_free(&set);
+    r->count = (uint32_t)kept;
+    return st;
+}
+
 static nn_status detect(nn_session *session, const nn_image *image, const nn_detect_options *o, nn_detections *r)
 {
     const nn_model *m = nni_session_model(session);
@@ -173,11 +253,12 @@ static nn_status detect(nn_session *session, const nn_image *image, const nn_det
                          nn_model_input_count(m));
     int32_t rank = 0;
     nn_model_input_info(m, 0, NULL, NULL, &rank);
-    if (rank != 4)
-        return nni_error(NN_E_SHAPE, "a detector's input is [1, C, H, W], the model's has rank %d", (int)rank);
-    nn_status st = input_size(m, 3, o->input_width, "width", &net_w);
+    if (rank != 4 && rank != 3)
+        return nni_error(NN_E_SHAPE, "a detector's input is [1, C, H, W] or [C, H, W], the model's has rank %d",
+                         (int)rank);
+    nn_status st = input_size(m, rank - 1, o->input_width, "width", &net_w);
     if (st == NN_OK)
-        st = input_size(m, 2, o->input_height, "height", &net_h);
+        st = input_size(m, rank - 2, o->input_height, "height", &net_h);
     if (st != NN_OK)
         return st;
     nn_tensor *input = NULL;
@@ -188,6 +269,12 @@ static nn_status detect(nn_session *session, const nn_image *image, const nn_det
     nn_tensor_free(input);
     if (st != NN_OK)
         return st;
+    const nn_tensor *fin[3];
+    bool final;
+    if ((st = find_final(m, o, session, fin, &final)) != NN_OK)
+        return st;
+    if (final)
+        return detect_final(m, o, image, &fit, net_w, net_h, fin, r);
     uint32_t n_out = nn_session_output_count(session);
     if (n_out > NNI_DET_MAX_HEADS)
         return nni_error(NN_E_UNSUPPORTED, "a detector with %u outputs is not supported", n_out);

@@ -11,6 +11,29 @@
 
 #include "detect/detect.h"
 
+nn_status nni_det_decode_final(const float *boxes, const int64_t *labels, const float *scores, int64_t n,
+                               int32_t net_w, int32_t net_h, float thresh, nni_det_set *out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= out->classes)
+            return nni_error(NN_E_INVALID_MODEL, "detection %lld has label %lld, outside the %d classes", (long long)i,
+                             (long long)labels[i], (int)out->classes);
+        if (!(scores[i] > thresh))
+            continue;
+        nni_det_rec *r = nni_det_set_add(out);
+        if (!r)
+            return nni_error(NN_E_NOMEM, "cannot grow the detection list");
+        const float *b = boxes + 4 * i;
+        r->x = (b[0] + b[2]) / 2 / (float)net_w;
+        r->y = (b[1] + b[3]) / 2 / (float)net_h;
+        r->w = (b[2] - b[0]) / (float)net_w;
+        r->h = (b[3] - b[1]) / (float)net_h;
+        r->objectness = 1.0f;
+        r->prob[labels[i]] = scores[i];
+    }
+    return NN_OK;
+}
+
 void nni_det_set_init(nni_det_set *s, int32_t classes)
 {
     memset(s, 0, sizeof *s);

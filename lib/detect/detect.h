@@ -16,6 +16,9 @@ enum {
     NNI_FAMILY_YOLOV3 = 2,
     NNI_FAMILY_YOLOV5 = 3,
     NNI_FAMILY_YOLOV8 = 4,
+    /* final detections (torchvision's Faster R-CNN and friends): boxes [N, 4] as corners in input pixels,
+     * labels [N] int64, scores [N]; metadata value faster_rcnn (no public NN_DETECT_* value) */
+    NNI_FAMILY_FINAL = 5,
 };
 
 #define NNI_DET_MAX_HEADS 8
@@ -93,6 +96,14 @@ nn_status nni_det_params_resolve(const nn_model *m, int32_t family, const nni_de
  */
 nn_status nni_det_decode(const nni_det_params *p, const nni_det_head *heads, int32_t n_heads, float thresh,
                          nni_det_set *out);
+
+/**
+ * Final detections (NNI_FAMILY_FINAL): one record per box whose label is in
+ * [0, classes) and whose score > thresh, with that class's probability the
+ * score. Boxes are corners in input pixels of a net_w x net_h input.
+ */
+nn_status nni_det_decode_final(const float *boxes, const int64_t *labels, const float *scores, int64_t n,
+                               int32_t net_w, int32_t net_h, float thresh, nni_det_set *out);
 
 /** How the image was fitted into the network input. */
 typedef struct nni_det_fit {

@@ -27,6 +27,8 @@ int32_t nni_det_family_from_name(const char *s)
         return NNI_FAMILY_YOLOV5;
     if (!strcasecmp(s, "yolov8"))
         return NNI_FAMILY_YOLOV8;
+    if (!strcasecmp(s, "faster_rcnn") || !strcasecmp(s, "boxes"))
+        return NNI_FAMILY_FINAL;
     return -1;
 }
 
@@ -82,8 +84,8 @@ nn_status nni_det_params_resolve(const nn_model *m, int32_t family, const nni_de
     if (family == NNI_FAMILY_AUTO && meta_family) {
         family = nni_det_family_from_name(meta_family);
         if (family < 0)
-            return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.family='%.40s' is not yolov2, yolov3, yolov5 or "
-                             "yolov8", meta_family);
+            return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.family='%.40s' is not yolov2, yolov3, yolov5, "
+                             "yolov8 or faster_rcnn", meta_family);
     }
     bool rank4 = true;
     for (int32_t k = 0; k < n_heads; k++)

@@ -128,8 +128,9 @@ static nn_status check_options(const nn_preprocess_options *o)
     return NN_OK;
 }
 
-/* The model's first input: float32 [N, C, H, W]; -1 for symbolic dims. */
-static nn_status input_shape(const nn_model *m, int64_t dims[4])
+/* The model's first input: float32 [N, C, H, W], or [C, H, W] for one image
+ * (N = 1, *unbatched set); -1 for symbolic dims. */
+static nn_status input_shape(const nn_model *m, int64_t dims[4], bool *unbatched)
 {
     if (m->graph.n_inputs < 1)
         return nni_error(NN_E_SHAPE, "the model has no input to feed an image to");
@@ -137,11 +138,13 @@ static nn_status input_shape(const nn_model *m, int64_t dims[4])
     if (v->info.dtype != NN_DTYPE_FLOAT32)
         return nni_error(NN_E_TYPE, "input '%s' is %s; images become float32 tensors", v->name,
                          nn_dtype_name(v->info.dtype));
-    if (v->info.rank != 4)
-        return nni_error(NN_E_SHAPE, "input '%s' has rank %d; images become [N,C,H,W] tensors", v->name,
+    if (v->info.rank != 4 && v->info.rank != 3)
+        return nni_error(NN_E_SHAPE, "input '%s' has rank %d; images become [N,C,H,W] (or [C,H,W]) tensors", v->name,
                          (int)v->info.rank);
-    for (int i = 0; i < 4; i++)
-        dims[i] = v->info.dims[i] > 0 ? v->info.dims[i] : -1;
+    *unbatched = v->info.rank == 3;
+    dims[0] = 1;
+    for (int i = 0; i < v->info.rank; i++)
+        dims[i + 4 - v->info.rank] = v->info.dims[i] > 0 ? v->info.dims[i] : -1;
     return NN_OK;
 }
 
@@ -195,7 +198,7 @@ nn_status nni_contract_resolve(const nn_model *m, const nn_preprocess_options *o
         memcpy(&o, options, sizeof o); /* version 1 is the whole struct */
     int64_t dims[4] = {-1, -1, -1, -1};
     memset(c, 0, sizeof *c);
-    if ((m && (st = input_shape(m, dims)) != NN_OK) || (st = resolve_color(m, o.color, dims[1], c)) != NN_OK ||
+    if ((m && (st = input_shape(m, dims, &c->unbatched)) != NN_OK) || (st = resolve_color(m, o.color, dims[1], c)) != NN_OK ||
         (st = resolve_resize(m, o.resize, c)) != NN_OK ||
         (st = values_from(m, NNI_META_MEAN, o.n_mean, o.mean, "mean", c->channels, 0.0f, c->mean)) != NN_OK ||
         (st = values_from(m, NNI_META_STD, o.n_std, o.std, "std", c->channels, 1.0f, c->std)) != NN_OK ||

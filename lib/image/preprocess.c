@@ -102,13 +102,15 @@ nn_status nni_images_to_tensor(const nni_contract *c, const nn_image *const *ima
         return nni_error(NN_E_SHAPE, "the model takes batches of %lld images, %u given", (long long)c->batch, count);
     int32_t W = c->width ? c->width : images[0]->width, H = c->height ? c->height : images[0]->height;
     int64_t dims[4] = {count, c->channels, H, W};
+    /* an unbatched [C, H, W] input (torchvision's detectors) takes the one image as it is */
+    int32_t rank = c->unbatched ? 3 : 4;
     nn_tensor shape = {0}, *t;
     /* the size may come from the model file: within its limits before allocating */
-    nn_status st = nni_tensor_set_shape(&shape, NN_DTYPE_FLOAT32, 4, dims);
+    nn_status st = nni_tensor_set_shape(&shape, NN_DTYPE_FLOAT32, rank, dims + 4 - rank);
     if (st == NN_OK)
         st = nni_check_tensor_limits(c->limits, &shape, "the input tensor");
     if (st == NN_OK)
-        st = nni_tensor_new(NN_DTYPE_FLOAT32, 4, dims, &t);
+        st = nni_tensor_new(NN_DTYPE_FLOAT32, rank, dims + 4 - rank, &t);
     if (st != NN_OK)
         return st;
     size_t per = (size_t)c->channels * (size_t)W * (size_t)H;

@@ -22,6 +22,7 @@ typedef struct nni_contract {
     int32_t resize;   /* NN_RESIZE_STRETCH / LETTERBOX / CENTER_CROP */
     int32_t filter;
     int64_t batch;    /* the model's fixed N, or -1 */
+    bool unbatched;   /* the model's input is one [C, H, W] image (batch is then 1) */
     int32_t width, height; /* 0 = take the first image's */
     float mean[3], std[3];
     float pad_value, crop_fraction;

@@ -22,6 +22,10 @@ void nni_attr_free(nni_attr *a)
         nni_free(a->strings);
     }
     nn_tensor_free(a->t);
+    if (a->g) {
+        nni_graph_free(a->g);
+        nni_free(a->g);
+    }
     memset(a, 0, sizeof *a);
 }
 
@@ -62,6 +66,7 @@ void nni_graph_free(nni_graph *g)
     nni_free(g->nodes);
     nni_free(g->inputs);
     nni_free(g->outputs);
+    nni_free(g->captures);
     for (int32_t i = 0; i < g->n_meta; i++) {
         nni_free(g->meta_keys[i]);
         nni_free(g->meta_values[i]);

@@ -33,6 +33,7 @@ typedef struct nni_attr {
     int64_t *ints;
     char **strings;
     nn_tensor *t;      /* TENSOR */
+    struct nni_graph *g; /* GRAPH (If branches), owned */
 } nni_attr;
 
 /* A symbolic dimension name is kept per input/output dim for introspection. */
@@ -63,6 +64,8 @@ typedef struct nni_node {
     int32_t n_attr;
     nni_attr *attrs;
     void *state;       /* op's parsed attributes (op->state_size bytes), owned */
+    int32_t n_implicit; /* the last n_implicit inputs are the values its subgraphs read from the enclosing
+                           scope (their graphs' `captures`, in attribute order): not ONNX inputs */
     bool dead;         /* removed by folding */
 } nni_node;
 
@@ -79,6 +82,10 @@ typedef struct nni_graph {
     char **meta_keys, **meta_values;
     int32_t n_meta;
     char *name;
+    /* A subgraph (an If branch): the values it reads from the enclosing scope, marked is_input and
+     * fed by the owning node's implicit inputs in this order. */
+    int32_t *captures;
+    int32_t n_captures;
     nni_limits limits; /* from the load options; all 0 (none) for graphs built in tests */
     /* name -> value index (open addressing, -1 = empty), kept by nni_graph_value;
      * NULL or stale (index_n != n_values) means lookups scan the values */

@@ -13,7 +13,7 @@
 #include "exec/plan.h"
 #include "passes/compile.h"
 
-static nn_status prepare_nodes(nni_graph *g)
+nn_status nni_graph_prepare(nni_graph *g)
 {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         nni_node *n = &g->nodes[i];
@@ -32,6 +32,8 @@ static nn_status prepare_nodes(nni_graph *g)
         for (int32_t k = 0; k < op->min_out; k++)
             if (n->out[k] < 0)
                 return nni_node_error(n, nni_error(NN_E_INVALID_MODEL, "required output %d is empty", (int)k));
+        if (op->state_size && n->state)
+            continue; /* a cloned subgraph's node, prepared already */
         if (op->state_size && !(n->state = nni_calloc(1, op->state_size)))
             return nni_error(NN_E_NOMEM, "cannot allocate the state of node '%s'", n->name);
         if (op->prepare) {
@@ -313,7 +315,7 @@ nn_status nni_graph_compile(nni_graph *g)
     if (st == NN_OK)
         st = check_depth(g);
     if (st == NN_OK)
-        st = prepare_nodes(g);
+        st = nni_graph_prepare(g);
     if (st != NN_OK)
         return st;
     fold_result f;

@@ -13,6 +13,13 @@
  */
 nn_status nni_graph_compile(nni_graph *g);
 
+/**
+ * Check each node's input and output counts and let its op parse its
+ * attributes (nodes that have a state already are skipped). Part of
+ * nni_graph_compile; If runs it on its branches.
+ */
+nn_status nni_graph_prepare(nni_graph *g);
+
 #define NNI_EDIT_MAX_TENSORS 4
 
 /** A change to a compiled graph, applied only if the graph still infers with it. */

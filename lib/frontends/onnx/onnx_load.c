@@ -28,6 +28,9 @@ static nn_status add_total(const nni_graph *g, uint64_t *total, const nn_tensor 
     return NN_OK;
 }
 
+static nn_status convert_subgraph(const nni_graph *parent, const Onnx__GraphProto *gp, const char *base_dir,
+                                  uint64_t *total, nni_graph **out);
+
 static nn_status convert_attr(const nni_graph *g, const Onnx__AttributeProto *ap, const char *base_dir, uint64_t *total,
                               nni_attr *a)
 {
@@ -98,10 +101,14 @@ static nn_status convert_attr(const nni_graph *g, const Onnx__AttributeProto *ap
             a->strings[i][ap->strings[i].len] = '\0';
         }
         break;
-    case NNI_ATTR_GRAPH:
-        /* Subgraphs (If/Loop/Scan) are not supported yet; the op lookup
-         * reports the op itself, so keep the attribute as a marker. */
+    case NNI_ATTR_GRAPH: {
+        if (!ap->g)
+            return nni_error(NN_E_INVALID_MODEL, "graph attribute '%s' has no graph", ap->name);
+        nn_status st = convert_subgraph(g, ap->g, base_dir, total, &a->g);
+        if (st != NN_OK)
+            return nni_error_prefix(st, "subgraph '%s'", ap->name);
         break;
+    }
     default:
         /* Sparse tensors, type protos, lists of tensors/graphs: not used by
          * any supported op; keep the name so "unknown attribute" checks see it. */
@@ -140,6 +147,34 @@ static nn_status convert_value_info(const Onnx__ValueInfoProto *vi, nni_value *v
         }
     }
     v->shape_known = known;
+    return NN_OK;
+}
+
+/* The values a node's subgraphs read from the enclosing scope become its
+ * implicit inputs (after the ONNX ones), so that ordering, liveness and
+ * folding see them like any other input. */
+static nn_status add_captures(nni_graph *g, nni_node *n)
+{
+    int32_t extra = 0;
+    for (int32_t i = 0; i < n->n_attr; i++)
+        if (n->attrs[i].g)
+            extra += n->attrs[i].g->n_captures;
+    if (!extra)
+        return NN_OK;
+    int32_t *in = nni_realloc(n->in, (size_t)(n->n_in + extra) * sizeof *in);
+    if (!in)
+        return nni_error(NN_E_NOMEM, "cannot allocate the inputs of node '%s'", n->name);
+    n->in = in;
+    for (int32_t i = 0; i < n->n_attr; i++) {
+        const nni_graph *sub = n->attrs[i].g;
+        for (int32_t k = 0; sub && k < sub->n_captures; k++) {
+            int32_t v = nni_graph_value(g, sub->values[sub->captures[k]].name);
+            if (v < 0)
+                return v;
+            n->in[n->n_in++] = v;
+            n->n_implicit++;
+        }
+    }
     return NN_OK;
 }
 
@@ -200,6 +235,8 @@ static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t i
             goto fail;
         }
     }
+    if ((st = add_captures(g, &n)) != NN_OK)
+        goto fail;
     if (is_default_domain(np->domain) && g->opset == 0) {
         st = nni_error(NN_E_INVALID_MODEL, "node '%s' (%s) is in the default domain, but the model imports no default-domain (ai.onnx) opset",
                        name, np->op_type);
@@ -222,6 +259,102 @@ static nn_status convert_node(nni_graph *g, const Onnx__NodeProto *np, int32_t i
 fail:
     nni_node_free(&n);
     return st;
+}
+
+/* A subgraph attribute (an If branch): its own initializers, inputs, nodes and
+ * outputs; every name it reads without defining becomes a capture. */
+static nn_status subgraph_body(nni_graph *g, const Onnx__GraphProto *gp, const char *base_dir, uint64_t *total)
+{
+    nn_status st;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        if (!tp->name || !*tp->name)
+            return nni_error(NN_E_INVALID_MODEL, "initializer #%zu has no name", i);
+        int32_t v = nni_graph_value(g, tp->name);
+        if (v < 0)
+            return v;
+        if (g->values[v].constant)
+            return nni_error(NN_E_INVALID_MODEL, "initializer '%s' is given twice", tp->name);
+        st = nni_onnx_tensor_from_proto(tp, base_dir, &g->limits, &g->values[v].constant);
+        if (st == NN_OK)
+            st = add_total(g, total, g->values[v].constant, "an initializer");
+        if (st != NN_OK)
+            return nni_error_prefix(st, "initializer '%s'", tp->name);
+        nn_tensor *c = g->values[v].constant;
+        nni_tensor_set_shape(&g->values[v].info, c->dtype, c->rank, c->dims);
+        g->values[v].shape_known = true;
+    }
+    if (!(g->inputs = nni_malloc((gp->n_input ? gp->n_input : 1) * sizeof(int32_t))) ||
+        !(g->outputs = nni_malloc((gp->n_output ? gp->n_output : 1) * sizeof(int32_t))))
+        return nni_error(NN_E_NOMEM, "cannot allocate a subgraph");
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (!vi->name || !*vi->name)
+            return nni_error(NN_E_INVALID_MODEL, "input #%zu has no name", i);
+        int32_t v = nni_graph_value(g, vi->name);
+        if (v < 0)
+            return v;
+        if (g->values[v].is_input || g->values[v].constant)
+            return nni_error(NN_E_INVALID_MODEL, "input '%s' is listed twice or is an initializer", vi->name);
+        g->values[v].is_input = true;
+        g->inputs[g->n_inputs++] = v;
+    }
+    for (size_t i = 0; i < gp->n_node; i++)
+        if ((st = convert_node(g, gp->node[i], (int32_t)i, base_dir, total)) != NN_OK)
+            return st;
+    if (gp->n_output == 0)
+        return nni_error(NN_E_INVALID_MODEL, "the subgraph has no outputs");
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = gp->output[i];
+        if (!vi->name || !*vi->name)
+            return nni_error(NN_E_INVALID_MODEL, "output #%zu has no name", i);
+        int32_t v = nni_graph_value(g, vi->name); /* may be an outer value, passed through */
+        if (v < 0)
+            return v;
+        g->values[v].is_output = true;
+        g->outputs[g->n_outputs++] = v;
+    }
+    uint8_t *produced = nni_calloc((size_t)g->n_values + 1, 1);
+    if (!produced || !(g->captures = nni_malloc(((size_t)g->n_values + 1) * sizeof(int32_t)))) {
+        nni_free(produced);
+        return nni_error(NN_E_NOMEM, "cannot allocate a subgraph");
+    }
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        for (int32_t k = 0; k < g->nodes[i].n_out; k++)
+            if (g->nodes[i].out[k] >= 0)
+                produced[g->nodes[i].out[k]] = 1;
+    for (int32_t v = 0; v < g->n_values; v++) {
+        nni_value *val = &g->values[v];
+        if (!produced[v] && !val->constant && !val->is_input) {
+            val->is_input = true;
+            g->captures[g->n_captures++] = v;
+        }
+    }
+    nni_free(produced);
+    return nni_graph_toposort(g);
+}
+
+static nn_status convert_subgraph(const nni_graph *parent, const Onnx__GraphProto *gp, const char *base_dir,
+                                  uint64_t *total, nni_graph **out)
+{
+    nni_graph *g = nni_malloc(sizeof *g);
+    if (!g)
+        return nni_error(NN_E_NOMEM, "cannot allocate a subgraph");
+    nni_graph_init(g);
+    g->opset = parent->opset;
+    g->limits = parent->limits;
+    nn_status st = NN_OK;
+    if (gp->name && !(g->name = nni_strdup(gp->name)))
+        st = nni_error(NN_E_NOMEM, "cannot copy the graph name");
+    if (st == NN_OK)
+        st = subgraph_body(g, gp, base_dir, total);
+    if (st != NN_OK) {
+        nni_graph_free(g);
+        nni_free(g);
+        return st;
+    }
+    *out = g;
+    return NN_OK;
 }
 
 nn_status nni_onnx_import(const uint8_t *bytes, size_t size, const char *base_dir, const nn_load_options *opts,

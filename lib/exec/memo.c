@@ -41,6 +41,23 @@ void nni_memo_clear(nni_memo *m)
     pthread_mutex_unlock(&m->mu);
 }
 
+void nni_memo_forget(nni_memo *m, const void *data)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->mu);
+    for (int32_t i = 0; i < m->n;) {
+        if (m->e[i].key == data) {
+            nni_free_aligned(m->e[i].data);
+            m->total -= m->e[i].bytes;
+            m->e[i] = m->e[--m->n];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
 void nni_memo_free(nni_memo *m)
 {
     if (!m)

@@ -18,6 +18,8 @@ nn_status nni_memo_create(nni_memo **out);
 void nni_memo_free(nni_memo *m);
 /** Forget every entry (after weights changed wholesale). */
 void nni_memo_clear(nni_memo *m);
+/** Forget the entries derived from the tensor whose data is `data` (its weights were updated). */
+void nni_memo_forget(nni_memo *m, const void *data);
 /** Bytes held by the entries. */
 size_t nni_memo_bytes(const nni_memo *m);
 

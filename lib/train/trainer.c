@@ -382,6 +382,13 @@ static void fill_ctx(nn_trainer *t, int32_t ni, nni_opctx *c)
     c->seed = splitmix(splitmix(t->o.seed ^ splitmix(t->steps)) + (uint64_t)ni);
     c->scratch = trainer_scratch;
     c->scratch_owner = t;
+    /* a layer whose weights this trainer never changes uses what the model's
+     * sessions derived from them (Winograd filters, packed weights) */
+    bool frozen = true;
+    for (int32_t k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && g->values[n->in[k]].constant && (t->an.vflags[n->in[k]] & TR_V_TRAINABLE))
+            frozen = false;
+    c->memo = frozen ? t->model->memo : NULL;
 }
 
 static void bind_views(nn_trainer *t, const nni_node *n)
@@ -586,10 +593,11 @@ static nn_status update(nn_trainer *t)
             nni_adam_update_f32(param->data, grad, t->opt_m[v], t->opt_v[v], n, lr_v, o->beta1, o->beta2, o->epsilon,
                                 o->weight_decay, o->optimizer == NN_OPTIMIZER_ADAMW, ++t->opt_steps[v]);
         }
+        /* sessions of the model rebuild what they derived from the old weights
+         * (a sampled fingerprint misses updates that leave most weights alone);
+         * what frozen layers derived stays */
+        nni_memo_forget(t->model->memo, param->data);
     }
-    /* sessions of the model rebuild what they derived from the old weights
-     * (a sampled fingerprint misses updates that leave most weights alone) */
-    nni_memo_clear(t->model->memo);
     return NN_OK;
 }
 

@@ -56,7 +56,7 @@ static nn_status run_zeros(nn_model *m)
         nn_dtype dtype;
         int32_t rank;
         ck_assert_ok(nn_model_input_info(m, i, NULL, &dtype, &rank));
-        int64_t dims[NN_MAX_RANK];
+        int64_t dims[NN_MAX_RANK] = {2}; /* unknown rank: a vector of 2 */
         for (int32_t d = 0; d < rank; d++) {
             ck_assert_ok(nn_model_input_dim(m, i, d, &dims[d], NULL));
             if (dims[d] < 0)

@@ -131,9 +131,10 @@ nn_status nni_det_params_resolve(const nn_model *m, int32_t family, const nni_de
     case NNI_FAMILY_YOLOV3:
         if (!p->n_anchors && rank4 && heads[0].dims[1] == 255 && (n_heads == 2 || n_heads == 3))
             set_anchors(p, n_heads == 3 ? coco_v3 : coco_v3_tiny, n_heads == 3 ? 18 : 12);
-        if (!p->classes && p->n_heads && rank4)
+        if (!p->classes && p->n_heads && rank4 && p->mask_len[0] > 0)
             p->classes = (int32_t)(heads[0].dims[1] / p->mask_len[0] - 5);
-        if (!p->classes && !p->n_heads && rank4 && p->n_anchors % n_heads == 0)
+        /* anchors split evenly over the heads (at least one each) */
+        if (!p->classes && !p->n_heads && rank4 && p->n_anchors >= n_heads && p->n_anchors % n_heads == 0)
             p->classes = (int32_t)(heads[0].dims[1] / (p->n_anchors / n_heads) - 5);
         if (!p->n_heads && p->classes > 0 && rank4 && (st = default_masks(p, heads, n_heads)) != NN_OK)
             return st;

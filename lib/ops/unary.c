@@ -438,6 +438,9 @@ static nn_status un_run(nni_opctx *c)
 bool nni_unary_as_act(const nni_node *n, int64_t opset, nn_tensor *const *in, int32_t *act, float *alpha,
                       float *beta)
 {
+    /* any op may follow a fusable one: only this family's state is an un_state */
+    if (!n->op || n->op->run != un_run)
+        return false;
     const un_state *s = n->state;
     if (!s || !s->info || !in[0] || in[0]->dtype != NN_DTYPE_FLOAT32)
         return false;

@@ -16,6 +16,8 @@
 #define MAX_ND NNI_CONV_MAX_DIMS
 /* im2col columns are produced in chunks of at most this many floats (512 KiB: stays in L2). */
 #define COL_BUDGET ((int64_t)1 << 17)
+/* the same when one chunk is split over all threads (floats) */
+#define COL_BUDGET_SHARED ((int64_t)1 << 20)
 /* ConvTranspose columns are scattered back by col2im: larger chunks keep its GEMM wide. */
 #define COLT_BUDGET ((int64_t)1 << 20)
 
@@ -587,14 +589,25 @@ static nn_status conv_run(nni_opctx *c)
          */
         const int64_t base = p.n_chunks;
         for (int64_t n = base; n <= base + threads && !by_unit; n++) {
-            if (n > 1 && (sh.yvol + n - 1) / n < 2 * p.nr)
+            if (n > base && (sh.yvol + n - 1) / n < 2 * p.nr)
                 break;
             set_chunks(&p, n);
             int64_t u = per_chunk * p.n_chunks;
-            by_unit = u >= threads && (u % threads == 0 || u >= 8 * threads);
+            by_unit = u >= 2 * threads;
         }
-        if (!by_unit)
+        if (!by_unit && p.mode != CONV_POINTWISE) {
+            /*
+             * Each chunk's im2col and GEMM are split over the threads, so
+             * every chunk moves its columns between cores and costs two
+             * joins: take few, large chunks (the GEMM blocks for cache itself).
+             */
+            int64_t cols = COL_BUDGET_SHARED / p.Kg / p.nr * p.nr;
+            if (cols < 2 * p.nr)
+                cols = 2 * p.nr;
+            set_chunks(&p, (sh.yvol + cols - 1) / cols);
+        } else if (!by_unit) {
             set_chunks(&p, base);
+        }
         units = per_chunk * p.n_chunks;
     }
     int32_t gemm_threads = by_unit ? 1 : threads;

@@ -1038,9 +1038,15 @@ static void gemv_axpy_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     }
 }
 
+/* Threads for a matrix-vector product: it streams the matrix once, so a thread pays from 256K elements. */
+static int32_t gemv_threads(const gv_job *g, nni_pool *pool)
+{
+    return useful_threads(g->n * 4, 1, g->k, nni_pool_threads(pool));
+}
+
 static void run_gemv_dot(gv_job *g, nni_pool *pool)
 {
-    int32_t nt = useful_threads(g->n, 1, g->k, nni_pool_threads(pool));
+    int32_t nt = gemv_threads(g, pool);
     if (nt <= 1)
         gemv_dot_task(g, 0, g->n, 0);
     else
@@ -1049,7 +1055,7 @@ static void run_gemv_dot(gv_job *g, nni_pool *pool)
 
 static void run_gemv_axpy(gv_job *g, nni_pool *pool)
 {
-    int32_t nt = useful_threads(g->n, 1, g->k, nni_pool_threads(pool));
+    int32_t nt = gemv_threads(g, pool);
     int64_t per = round_up(cdiv(g->n, nt), 64);
     if (nt <= 1 || per >= g->n)
         gemv_axpy_task(g, 0, g->n, 0);

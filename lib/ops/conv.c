@@ -463,18 +463,6 @@ typedef struct {
     int64_t *ready; /* per thread: image index + 1 whose A is built */
 } tpanel_job;
 
-/* dst[c * rows + r] = src[r * cols + c], in 16 x 16 blocks. */
-static void transpose_f32(const float *src, int64_t rows, int64_t cols, float *dst)
-{
-    for (int64_t r0 = 0; r0 < rows; r0 += 16)
-        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
-            const int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
-            for (int64_t c = c0; c < c1; c++)
-                for (int64_t r = r0; r < r1; r++)
-                    dst[c * rows + r] = src[r * cols + c];
-        }
-}
-
 static void tpanel_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
     const tpanel_job *j = arg;
@@ -489,17 +477,13 @@ static void tpanel_task(void *arg, int64_t a, int64_t b, int32_t tid)
             nni_im2col(&sh->g, sh->C, j->x, 0, P, col, NULL);
             src = col;
         }
-        transpose_f32(src, Kx, P, at);
+        nni_transpose_f32(src, Kx, P, P, at, Kx);
         j->ready[tid] = j->img + 1;
     }
     for (int64_t q = a; q < b; q++) {
         const int64_t m0 = q * nr, mw = m0 + nr < M ? nr : M - m0;
         nni_sgemm_packed_ws(false, P, mw, Kx, 1.0f, at, Kx, j->wp + q * Kx * nr, 0.0f, yt, nr, ws, NULL);
-        for (int64_t m = 0; m < mw; m++) {
-            float *yr = j->y + (m0 + m) * P;
-            for (int64_t p = 0; p < P; p++)
-                yr[p] = yt[p * nr + m];
-        }
+        nni_transpose_f32(yt, P, mw, nr, j->y + m0 * P, P);
         nni_epilogue_apply(j->e, j->y + m0 * P, P, m0, mw, 0, P);
     }
 }

@@ -33,12 +33,13 @@
 #define SPIN_CALLER 40000
 
 /*
- * Chunks per thread. One: the same split every time keeps consecutive loops
- * over the same data on the same core (finer chunks, claimed in any order,
- * were 3-6% slower on ResNet-50 and YOLOv3); a thread that has not started
- * its chunk when another is done still leaves it to that one.
+ * Chunks per thread. Few: a split that is about the same every time keeps
+ * consecutive loops over the same data on the same core (4 chunks claimed
+ * in any order made YOLOv3 6% slower than 1), while a second chunk lets the
+ * first thread done take over part of a late one's share (2 was 1-2% faster
+ * than 1 on MobileNet-v2 and ResNet-50, and equal on YOLOv3).
  */
-#define CHUNKS_PER_THREAD 1
+#define CHUNKS_PER_THREAD 2
 
 /*
  * The job's claim word: chunk count in the high half, next chunk in the low

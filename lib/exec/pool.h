@@ -19,7 +19,7 @@ void nni_pool_free(nni_pool *pool);
 int32_t nni_pool_threads(const nni_pool *pool);
 /**
  * Run fn over [0, n) split into contiguous chunks of at least `grain` items
- * (about one per thread, claimed by whichever thread is free: a thread may
+ * (a couple per thread, claimed by whichever thread is free: a thread may
  * run several, each call with its own tid); returns when all are done. A
  * NULL pool runs inline.
  */

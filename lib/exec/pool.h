@@ -18,8 +18,10 @@ void nni_pool_free(nni_pool *pool);
 /** Threads that run tasks, including the caller. A NULL pool has 1. */
 int32_t nni_pool_threads(const nni_pool *pool);
 /**
- * Run fn over [0, n) split into contiguous chunks of at least `grain` items,
- * one chunk per thread; returns when all are done. A NULL pool runs inline.
+ * Run fn over [0, n) split into contiguous chunks of at least `grain` items
+ * (a couple per thread, claimed by whichever thread is free: a thread may
+ * run several, each call with its own tid); returns when all are done. A
+ * NULL pool runs inline.
  */
 void nni_parallel_for(nni_pool *pool, int64_t n, int64_t grain, nni_task_fn fn, void *arg);
 /** Number of online cores. */

@@ -17,9 +17,11 @@ static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 typedef struct dw_pad dw_pad;
 typedef void (*dw_plane_fn)(const nni_conv_geom *g, const dw_pad *pd, const float *x, const float *w, float bias,
                             float *y, float *buf);
+typedef void (*transpose_fn)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
 typedef struct {
     nni_task_fn im2col;
     dw_plane_fn dw_plane;
+    transpose_fn transpose;
 } conv_isa;
 static const conv_isa *isa(void);
 
@@ -590,12 +592,54 @@ void nni_conv2d_depthwise_epi(const nni_conv_geom *g, int64_t planes, int64_t M,
     nni_parallel_for(pool, planes, grain, dw_task, &j);
 }
 
+/* ---- transpose ---- */
+
+static void transpose_generic(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += 16)
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t r1 = min64(r0 + 16, rows), c1 = min64(c0 + 16, cols);
+            for (int64_t c = c0; c < c1; c++)
+                for (int64_t r = r0; r < r1; r++)
+                    dst[c * ldd + r] = src[r * lds + c];
+        }
+}
+
+#if CONV_X86
+/* 16 x 16 blocks through registers; edge blocks with masked loads and stores. */
+NNI_AVX512 static void transpose_avx512(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
+                                        int64_t ldd)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const int64_t nr = min64(16, rows - r0);
+        const __mmask16 rm = nni_tail16(nr);
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t nc = min64(16, cols - c0);
+            const __mmask16 cm = nni_tail16(nc);
+            __m512 v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                v[i] = i < nr ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * lds + c0) : _mm512_setzero_ps();
+            nni_tr16(v);
+            for (int64_t i = 0; i < nc; i++)
+                _mm512_mask_storeu_ps(dst + (c0 + i) * ldd + r0, rm, v[i]);
+        }
+    }
+}
+#endif
+
+void nni_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd)
+{
+    if (rows > 0 && cols > 0)
+        isa()->transpose(src, rows, cols, lds, dst, ldd);
+}
+
 /* ---- ISA selection ---- */
 
-static const conv_isa isa_generic = {im2col_generic, dw_plane_generic};
+static const conv_isa isa_generic = {im2col_generic, dw_plane_generic, transpose_generic};
 #if CONV_X86
-static const conv_isa isa_avx2 = {im2col_avx2, dw_plane_avx2};
-static const conv_isa isa_avx512 = {im2col_avx512, dw_plane_avx512};
+static const conv_isa isa_avx2 = {im2col_avx2, dw_plane_avx2, transpose_generic};
+static const conv_isa isa_avx512 = {im2col_avx512, dw_plane_avx512, transpose_avx512};
 #endif
 static const conv_isa *g_isa = &isa_generic;
 static pthread_once_t g_isa_once = PTHREAD_ONCE_INIT;

@@ -87,6 +87,9 @@ size_t nni_conv2d_smallc_workspace(const nni_conv_geom *g, int64_t C);
 void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, const float *x, const float *w,
                        const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
 
+/** dst[c * ldd + r] = src[r * lds + c] for a rows x cols block (one thread). */
+void nni_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+
 /** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */
 size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads);
 

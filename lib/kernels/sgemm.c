@@ -30,6 +30,8 @@ enum {
     MR_MAX = 8,
     NR_MAX = 48,
     MR_LCM = 24, /* lcm of every MR: workspace sizes round to it */
+    DIRECT_A_MAX = 16384, /* floats of a tile's A that is read in place however wide the tile */
+    DIRECT_B_MAX_K = 256, /* deepest product whose B is read in place (kc x 48 floats in L1) */
 };
 
 /* c[MR x NR] (row stride ldc) = a-panel * b-panel + beta * c; beta == 0 never reads c. */
@@ -37,6 +39,9 @@ typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c,
 /* The same reading MR rows of A in place (row stride lda) instead of a packed panel. */
 typedef void (*ukernel_rows_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                 float beta);
+/* MR rows of A in place times an NR-column block of row-major B in place (row stride ldb). */
+typedef void (*ukernel_rr_fn)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                              int64_t ldc, float beta);
 typedef float (*dot_fn)(int64_t n, const float *x, const float *y);
 /* y[0:n] += a * x[0:n] */
 typedef void (*axpy_fn)(int64_t n, float a, const float *x, float *y);
@@ -55,6 +60,8 @@ typedef struct {
     /* MR rows by 8 columns (half a 512-bit vector: half the cost on a narrow edge); NULL = none */
     ukernel_fn half;
     ukernel_rows_fn rows_half;
+    /* MR x NR with both operands in place; NULL = always pack B */
+    ukernel_rr_fn rows_b;
     pack_b_fn pack_b;
     pack_b_fn pack_bt; /* the same from a transposed B (B[n][k]); NULL = scalar */
     /* alpha * rows [0, 8) x depth [0, klen) of row-major A into one 8-row panel; NULL = scalar */
@@ -401,6 +408,45 @@ AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int6
             st16(c + i * ldc + 16 * v, acc[i][v], beta);
 }
 
+/*
+ * Both operands in place: 8 rows of A and 48 columns of row-major B. For a
+ * shallow product (a 1x1 convolution with few input channels) the B rows of
+ * a tile stay in L1 across all row panels, and packing B would be a pass
+ * over the activations per call (per tile when threads split the rows).
+ */
+AVX512 static void uk_avx512_rr(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
+                                int64_t ldb, float *restrict c, int64_t ldc, float beta)
+{
+    __m512 acc[8][3];
+    const float *ap[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        ap[i] = a + i * lda;
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + k * ldb;
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++)
+            bv[v] = _mm512_loadu_ps(bk + 16 * v);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            __m512 av = _mm512_set1_ps(ap[i][k]);
+#pragma GCC unroll 3
+            for (int v = 0; v < 3; v++)
+                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++)
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++)
+            st16(c + i * ldc + 16 * v, acc[i][v], beta);
+}
+
 #define UK_AVX512_ROWS(V)                                                                                              \
     AVX512 static void uk_avx512_rows##V(int64_t kc, const float *a, int64_t lda, const float *b, float *c,           \
                                          int64_t ldc, float beta)                                                      \
@@ -567,7 +613,7 @@ static const sg_arch arch_avx512 = {
     .edge = {{uk_avx512_1x1, uk_avx512_1x2, uk_avx512_1x3}, {uk_avx512_2x1, uk_avx512_2x2, uk_avx512_2x3},
              {uk_avx512_4x1, uk_avx512_4x2, uk_avx512_4x3}, {uk_avx512_8x1, uk_avx512_8x2, uk_avx512_8x3}},
     .rows = {uk_avx512_rows1, uk_avx512_rows2, uk_avx512_rows3},
-    .half = uk_avx512_half, .rows_half = uk_avx512_half_any,
+    .half = uk_avx512_half, .rows_half = uk_avx512_half_any, .rows_b = uk_avx512_rr,
     .pack_b = pack_b_avx512, .pack_bt = pack_bt_avx512, .pack_a8 = pack_a8_avx, .dot = dot_avx512, .axpy = axpy_avx512,
 };
 
@@ -765,9 +811,18 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
     /*
      * A narrow tile would pay a whole pass over A to pack it (A is often
      * the weights): read whole MR-row panels of a plain A in place and
-     * pack only a ragged last panel. Wide tiles amortize packing.
+     * pack only a ragged last panel. Wide tiles amortize packing, unless
+     * A is small enough to stay in cache anyway.
      */
-    const bool direct = !j->ta && j->alpha == 1.0f && ar->rows[0] != NULL && n1 - n0 <= 1024;
+    const bool direct = !j->ta && j->alpha == 1.0f && ar->rows[0] != NULL &&
+                        (n1 - n0 <= 1024 || (m1 - m0) * j->K <= DIRECT_A_MAX);
+    /*
+     * B in place too when every row panel is whole and the product is
+     * shallow (a tile's B rows fit in L1); a row stride that is a multiple
+     * of 256 floats would map those rows onto few L1 sets.
+     */
+    const bool direct_b = direct && ar->rows_b && !j->Bp && !j->tb && j->M % MR == 0 && j->K <= DIRECT_B_MAX_K &&
+                          (j->ldb & 255) != 0;
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         int64_t kc = min64(j->kc, j->K - pc);
         float beta = pc == 0 ? j->beta : 1.0f;
@@ -783,6 +838,12 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
                 if (j->Bp) {
                     bblock = j->Bp + ((nc0 / NR) * j->K + pc) * NR;
                     bstride = j->K * NR;
+                } else if (direct_b) {
+                    /* only a ragged last panel is packed, into bp */
+                    if (nc % NR)
+                        pack_b(j, nc0 + nc / NR * NR, nc % NR, pc, kc, bp);
+                    bblock = bp;
+                    bstride = 0;
                 } else {
                     pack_b(j, nc0, nc, pc, kc, bp);
                     bblock = bp;
@@ -795,6 +856,11 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
                         const float *a = j->A + (mc0 + ir) * j->lda + pc;
                         for (int64_t jr = 0; jr < nc; jr += NR) {
                             int64_t nr = min64(NR, nc - jr), nv = cdiv(nr, ar->vl);
+                            if (direct_b && nr == NR) {
+                                ar->rows_b(kc, a, j->lda, j->B + pc * j->ldb + nc0 + jr, j->ldb, crow + jr, j->ldc,
+                                           beta);
+                                continue;
+                            }
                             const float *b = bblock + (jr / NR) * bstride;
                             ukernel_rows_fn f = ar->rows[nv - 1];
                             if (nr <= 8 && ar->rows_half) {
@@ -972,9 +1038,15 @@ static void gemv_axpy_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     }
 }
 
+/* Threads for a matrix-vector product: it streams the matrix once, so a thread pays from 256K elements. */
+static int32_t gemv_threads(const gv_job *g, nni_pool *pool)
+{
+    return useful_threads(g->n * 4, 1, g->k, nni_pool_threads(pool));
+}
+
 static void run_gemv_dot(gv_job *g, nni_pool *pool)
 {
-    int32_t nt = useful_threads(g->n, 1, g->k, nni_pool_threads(pool));
+    int32_t nt = gemv_threads(g, pool);
     if (nt <= 1)
         gemv_dot_task(g, 0, g->n, 0);
     else
@@ -983,7 +1055,7 @@ static void run_gemv_dot(gv_job *g, nni_pool *pool)
 
 static void run_gemv_axpy(gv_job *g, nni_pool *pool)
 {
-    int32_t nt = useful_threads(g->n, 1, g->k, nni_pool_threads(pool));
+    int32_t nt = gemv_threads(g, pool);
     int64_t per = round_up(cdiv(g->n, nt), 64);
     if (nt <= 1 || per >= g->n)
         gemv_axpy_task(g, 0, g->n, 0);

@@ -74,6 +74,33 @@ static void concat_task(void *arg, int64_t begin, int64_t end, int32_t tid)
     }
 }
 
+/*
+ * Few outer rows (a channel concatenation at batch 1 has one): split the
+ * output's bytes into equal blocks instead, each copying the parts of the
+ * inputs' pieces that fall inside it.
+ */
+#define CONCAT_BLOCK ((size_t)1 << 16)
+
+static void concat_bytes_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const concat_job *j = arg;
+    const nni_opctx *c = j->c;
+    (void)tid;
+    const size_t lo = (size_t)begin * CONCAT_BLOCK, hi0 = (size_t)end * CONCAT_BLOCK;
+    const size_t total = c->out[0]->nbytes, hi = hi0 < total ? hi0 : total;
+    size_t at = 0; /* output offset of the current piece */
+    for (int64_t o = 0; at < hi; o++) {
+        for (int32_t i = 0; i < c->n_in && at < hi; i++) {
+            const size_t chunk = (size_t)c->in[i]->dims[j->axis] * j->inner_bytes;
+            const size_t a = at > lo ? at : lo, b = at + chunk < hi ? at + chunk : hi;
+            if (a < b)
+                memcpy((uint8_t *)c->out[0]->data + a, (const uint8_t *)c->in[i]->data + (size_t)o * chunk + (a - at),
+                       b - a);
+            at += chunk;
+        }
+    }
+}
+
 static nn_status concat_run(nni_opctx *c)
 {
     const concat_state *s = c->state;
@@ -86,6 +113,10 @@ static nn_status concat_run(nni_opctx *c)
     j.inner_bytes = (size_t)nni_dims_product(y->dims, axis + 1, y->rank) * nn_dtype_size(y->dtype);
     j.out_row = (size_t)y->dims[axis] * j.inner_bytes;
     int64_t outer = nni_dims_product(y->dims, 0, axis);
+    if (outer < 2 * nni_pool_threads(c->pool) && y->nbytes >= 2 * CONCAT_BLOCK) {
+        nni_parallel_for(c->pool, (int64_t)((y->nbytes + CONCAT_BLOCK - 1) / CONCAT_BLOCK), 1, concat_bytes_task, &j);
+        return NN_OK;
+    }
     int64_t grain = j.out_row >= 65536 ? 1 : (int64_t)(65536 / j.out_row);
     nni_parallel_for(y->nbytes >= 131072 ? c->pool : NULL, outer, grain, concat_task, &j);
     return NN_OK;

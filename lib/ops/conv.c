@@ -16,6 +16,8 @@
 #define MAX_ND NNI_CONV_MAX_DIMS
 /* im2col columns are produced in chunks of at most this many floats (512 KiB: stays in L2). */
 #define COL_BUDGET ((int64_t)1 << 17)
+/* the same when one chunk is split over all threads (floats) */
+#define COL_BUDGET_SHARED ((int64_t)1 << 20)
 /* ConvTranspose columns are scattered back by col2im: larger chunks keep its GEMM wide. */
 #define COLT_BUDGET ((int64_t)1 << 20)
 
@@ -443,28 +445,46 @@ static void packt_build(void *arg, void *dst)
     nni_sgemm_pack_bt(a->M, a->K, a->w, a->K, dst);
 }
 
+/*
+ * Each thread builds its own copy of A = im2col(X)^T (P x Kx, rows read in
+ * place by the GEMM, no packing) and computes whole B panels of output
+ * channels, untransposing each into Y with the epilogue: one join per image,
+ * and no thread reads what another wrote.
+ */
 typedef struct {
-    const float *yt;
+    const conv_shape *sh;
+    const float *x, *wp;
     float *y;
-    int64_t M, P;
     const nni_epilogue *e;
-} untranspose_job;
+    bool pointwise;
+    int64_t nr, Kx, img;
+    char *tws;
+    size_t tws_each, col_bytes, at_bytes, yt_bytes;
+    int64_t *ready; /* per thread: image index + 1 whose A is built */
+} tpanel_job;
 
-/* Channel blocks [a, b) of 16: y = yt^T in 16 x 16 blocks (both sides stay in cache lines), then the epilogue. */
-static void untranspose_task(void *arg, int64_t a, int64_t b, int32_t tid)
+static void tpanel_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
-    const untranspose_job *j = arg;
-    (void)tid;
-    const int64_t M = j->M, P = j->P;
-    for (int64_t m0 = a * 16; m0 < b * 16 && m0 < M; m0 += 16) {
-        const int64_t m1 = m0 + 16 < M ? m0 + 16 : M;
-        for (int64_t p0 = 0; p0 < P; p0 += 16) {
-            const int64_t p1 = p0 + 16 < P ? p0 + 16 : P;
-            for (int64_t m = m0; m < m1; m++)
-                for (int64_t p = p0; p < p1; p++)
-                    j->y[m * P + p] = j->yt[p * M + m];
+    const tpanel_job *j = arg;
+    const conv_shape *sh = j->sh;
+    const int64_t P = sh->yvol, M = sh->M, nr = j->nr, Kx = j->Kx;
+    char *t = j->tws + (size_t)tid * j->tws_each;
+    float *col = (float *)t, *at = (float *)(t + j->col_bytes), *yt = (float *)(t + j->col_bytes + j->at_bytes);
+    void *ws = t + j->col_bytes + j->at_bytes + j->yt_bytes;
+    if (j->ready[tid] != j->img + 1) {
+        const float *src = j->x;
+        if (!j->pointwise) {
+            nni_im2col(&sh->g, sh->C, j->x, 0, P, col, NULL);
+            src = col;
         }
-        nni_epilogue_apply(j->e, j->y + m0 * P, P, m0, m1 - m0, 0, P);
+        nni_transpose_f32(src, Kx, P, P, at, Kx);
+        j->ready[tid] = j->img + 1;
+    }
+    for (int64_t q = a; q < b; q++) {
+        const int64_t m0 = q * nr, mw = m0 + nr < M ? nr : M - m0;
+        nni_sgemm_packed_ws(false, P, mw, Kx, 1.0f, at, Kx, j->wp + q * Kx * nr, 0.0f, yt, nr, ws, NULL);
+        nni_transpose_f32(yt, P, mw, nr, j->y + m0 * P, P);
+        nni_epilogue_apply(j->e, j->y + m0 * P, P, m0, mw, 0, P);
     }
 }
 
@@ -479,30 +499,30 @@ static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float 
     if (!wp)
         return NN_E_NOMEM;
     const int32_t threads = nni_pool_threads(c->pool);
-    const size_t yt_bytes = align64((size_t)(P * M) * sizeof(float));
-    const size_t ws_bytes = nni_sgemm_packed_workspace(P, M, Kx, threads);
-    const size_t col_bytes = pointwise ? 0 : align64((size_t)(Kx * P) * sizeof(float));
-    char *buf = c->scratch(c, epi_bytes + yt_bytes + ws_bytes + col_bytes);
+    tpanel_job j = {.sh = sh, .wp = wp, .pointwise = pointwise, .nr = nr, .Kx = Kx};
+    j.col_bytes = pointwise ? 0 : align64((size_t)(Kx * P) * sizeof(float));
+    j.at_bytes = align64((size_t)(Kx * P) * sizeof(float));
+    j.yt_bytes = align64((size_t)(P * nr) * sizeof(float));
+    j.tws_each = j.col_bytes + j.at_bytes + j.yt_bytes + align64(nni_sgemm_packed_workspace(P, nr, Kx, 1));
+    const size_t ready_bytes = align64((size_t)threads * sizeof(int64_t));
+    char *buf = c->scratch(c, epi_bytes + ready_bytes + j.tws_each * (size_t)threads);
     if (!buf)
         return nni_error(NN_E_NOMEM, "cannot allocate convolution scratch");
     nni_epilogue epi;
     nni_fusion_epilogue(c, bias, M, (float *)buf, &epi);
-    float *yt = (float *)(buf + epi_bytes);
-    float *col = (float *)(buf + epi_bytes + yt_bytes + ws_bytes);
+    j.ready = (int64_t *)(buf + epi_bytes);
+    memset(j.ready, 0, (size_t)threads * sizeof(int64_t));
+    j.tws = buf + epi_bytes + ready_bytes;
     for (int64_t n = 0; n < sh->N; n++) {
-        const float *x = (const float *)c->in[0]->data + n * K * sh->xvol;
-        float *y = (float *)c->out[0]->data + n * M * P;
-        if (!pointwise) {
-            nni_im2col(&sh->g, K, x, 0, P, col, c->pool);
-            x = col;
-        }
-        nni_sgemm_packed_ws(true, P, M, Kx, 1.0f, x, P, wp, 0.0f, yt, M, buf + epi_bytes + yt_bytes, c->pool);
+        j.x = (const float *)c->in[0]->data + n * K * sh->xvol;
+        j.y = (float *)c->out[0]->data + n * M * P;
+        j.img = n;
         nni_epilogue e = epi;
         if (e.residual)
             e.residual += n * M * P;
         e.ldr = P;
-        untranspose_job uj = {.yt = yt, .y = y, .M = M, .P = P, .e = &e};
-        nni_parallel_for(c->pool, (M + 15) / 16, 4, untranspose_task, &uj);
+        j.e = &e;
+        nni_parallel_for(c->pool, (M + nr - 1) / nr, 1, tpanel_task, &j);
     }
     return NN_OK;
 }
@@ -587,14 +607,25 @@ static nn_status conv_run(nni_opctx *c)
          */
         const int64_t base = p.n_chunks;
         for (int64_t n = base; n <= base + threads && !by_unit; n++) {
-            if (n > 1 && (sh.yvol + n - 1) / n < 2 * p.nr)
+            if (n > base && (sh.yvol + n - 1) / n < 2 * p.nr)
                 break;
             set_chunks(&p, n);
             int64_t u = per_chunk * p.n_chunks;
-            by_unit = u >= threads && (u % threads == 0 || u >= 8 * threads);
+            by_unit = u >= 2 * threads;
         }
-        if (!by_unit)
+        if (!by_unit && p.mode != CONV_POINTWISE) {
+            /*
+             * Each chunk's im2col and GEMM are split over the threads, so
+             * every chunk moves its columns between cores and costs two
+             * joins: take few, large chunks (the GEMM blocks for cache itself).
+             */
+            int64_t cols = COL_BUDGET_SHARED / p.Kg / p.nr * p.nr;
+            if (cols < 2 * p.nr)
+                cols = 2 * p.nr;
+            set_chunks(&p, (sh.yvol + cols - 1) / cols);
+        } else if (!by_unit) {
             set_chunks(&p, base);
+        }
         units = per_chunk * p.n_chunks;
     }
     int32_t gemm_threads = by_unit ? 1 : threads;

@@ -140,6 +140,8 @@ static nn_status conv_resolve(const nni_opctx *c, conv_shape *sh)
         return nni_error(NN_E_SHAPE, "X has %lld channels, not a multiple of group %lld", (long long)sh->C,
                          (long long)group);
     sh->Cg = sh->C / group;
+    if (sh->Cg == 0) /* nothing to sum over (found by fuzz_onnx_graph: the kernels divide by it) */
+        return nni_error(NN_E_SHAPE, "X has no channels");
     if (!s->transpose) {
         sh->M = w->dims[0];
         if (w->dims[1] != sh->Cg)

@@ -50,6 +50,19 @@ def macs_of(tool, model):
     return int(m.group(1)) if m else 0
 
 
+def raise_priority():
+    """Linux groups processes by session (autogroup) and shares the CPU fairly
+    between groups, so `nice` on other jobs does not keep them off the cores
+    the benchmark needs. Raising this session's group (root only) does; nn and
+    ORT, both children of this process, get the same priority."""
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write("-20")
+        return "raised (autogroup nice -20)"
+    except OSError:
+        return "unchanged"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("zoo")
@@ -60,6 +73,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tool", default=os.path.join(ROOT, "build", "release", "tools", "nn-tool", "nn-tool"))
     args = ap.parse_args()
+    print("scheduling priority: %s" % raise_priority())
     models = [m for m in args.models.split(",") if m] or sorted(
         d for d in os.listdir(args.zoo) if os.path.exists(os.path.join(args.zoo, d, "model.onnx")))
     env = dict(os.environ)

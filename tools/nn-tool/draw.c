@@ -128,10 +128,13 @@ nn_image *draw_detections(const nn_image *image, const nn_detections *r)
             snprintf(caption, sizeof caption, "%u %.0f%%", cls, (double)score * 100);
         int tw = (int)strlen(caption) * (GLYPH_W + 1) * scale + scale, th = (GLYPH_H + 2) * scale;
         int ty = iy0 - th >= 0 ? iy0 - th : iy0; /* above the box, or inside at the top edge */
-        fill(&c, ix0, ty, ix0 + tw, ty + th, col);
+        /* shifted left when it would run off the right edge (the whole caption stays readable) */
+        int tx = ix0 + tw > c.w ? c.w - tw : ix0;
+        tx = tx < 0 ? 0 : tx;
+        fill(&c, tx, ty, tx + tw, ty + th, col);
         bool light = col[0] * 299 + col[1] * 587 + col[2] * 114 > 150000;
         static const uint8_t black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
-        text(&c, ix0 + scale, ty + scale, scale, caption, light ? black : white);
+        text(&c, tx + scale, ty + scale, scale, caption, light ? black : white);
     }
     nn_image *out = NULL;
     if (nn_image_create(c.w, c.h, 3, NN_DTYPE_UINT8, c.px, &out) != NN_OK)

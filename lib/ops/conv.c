@@ -181,6 +181,8 @@ static nn_status conv_resolve(const nni_opctx *c, conv_shape *sh)
             return nni_error(NN_E_SHAPE, "W has an empty kernel dimension");
         int64_t stride = s->n_strides ? s->strides[d] : 1, dil = s->n_dil ? s->dil[d] : 1;
         int64_t in = x->dims[2 + d], ek, out, pb, pe;
+        if (in < 1) /* an empty plane (found by fuzz_onnx: the depthwise kernels divide by its size) */
+            return nni_error(NN_E_SHAPE, "X has an empty spatial dimension %d", (int)d);
         if (nni_mul_overflow_i64(k - 1, dil, &ek) || nni_add_overflow_i64(ek, 1, &ek) || ek > ((int64_t)1 << 40) ||
             stride > ((int64_t)1 << 40) || in > ((int64_t)1 << 40))
             return nni_error(NN_E_LIMIT, "kernel, stride or dilation too large in dim %d", (int)d);

@@ -6,6 +6,10 @@
  * time (so other load on a shared machine does not lower it); two threads
  * in wall time, best of several runs.
  *
+ * Built with -DNN_BENCH_OPENBLAS (bench/gemm_blas.sh) it also times
+ * OpenBLAS's cblas_sgemm on the same operands, the same way, and prints the
+ * time ratio nn/OpenBLAS: the measurement behind nn keeping its own SGEMM.
+ *
  * Build (after a Release build in build/):
  *   cc -O2 -Ilib -Iinclude bench/gemm.c build/lib/libnn.a -lpthread -lm -o build/bench_gemm
  * Run: build/bench_gemm [--peak GFLOPS_PER_CORE] [M N K]...
@@ -16,6 +20,11 @@
 #include <time.h>
 
 #include "kernels/sgemm.h"
+
+#ifdef NN_BENCH_OPENBLAS
+#include <cblas.h>
+extern void openblas_set_num_threads(int);
+#endif
 
 static double now(clockid_t clk)
 {
@@ -47,8 +56,10 @@ static void fill(float *p, size_t n, unsigned seed)
     }
 }
 
-/* Best seconds per call over `reps` timed batches. */
-static double time_gemm(const shape *s, bool packed, nni_pool *pool, int threads, const float *A, const float *B,
+enum { NN_PLAIN, NN_PACKED, OPENBLAS };
+
+/* Best seconds per call over 7 timed batches. */
+static double time_gemm(const shape *s, int how, nni_pool *pool, int threads, const float *A, const float *B,
                         const float *Bp, float *C, void *ws)
 {
     const double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
@@ -58,10 +69,15 @@ static double time_gemm(const shape *s, bool packed, nni_pool *pool, int threads
     for (int r = 0; r < 7; r++) {
         double t = now(clk);
         for (int i = 0; i < iters; i++) {
-            if (packed)
+            if (how == NN_PACKED)
                 nni_sgemm_packed_ws(false, s->M, s->N, s->K, 1.0f, A, s->K, Bp, 0.0f, C, s->N, ws, pool);
-            else
+            else if (how == NN_PLAIN)
                 nni_sgemm_ws(false, false, s->M, s->N, s->K, 1.0f, A, s->K, B, s->N, 0.0f, C, s->N, ws, pool);
+#ifdef NN_BENCH_OPENBLAS
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->M, (int)s->N, (int)s->K, 1.0f, A,
+                            (int)s->K, B, (int)s->N, 0.0f, C, (int)s->N);
+#endif
         }
         t = (now(clk) - t) / iters;
         if (t < best)
@@ -89,8 +105,12 @@ int main(int argc, char **argv)
     if (nni_pool_create(2, &pool) != NN_OK)
         return 1;
     printf("arch %s, peak %.1f GFLOP/s per core\n", nni_sgemm_arch(), peak);
-    printf("%-18s %5s %5s %5s | %8s %5s | %8s %5s | %8s %5s\n", "shape", "M", "N", "K", "1t", "%pk", "1t pack",
-           "%pk", "2t", "%pk");
+    printf("%-18s %5s %5s %5s | %8s %5s | %8s %5s | %8s %5s", "shape", "M", "N", "K", "1t", "%pk", "1t pack", "%pk",
+           "2t", "%pk");
+#ifdef NN_BENCH_OPENBLAS
+    printf(" | %8s %5s | %8s %5s", "blas 1t", "nn/bl", "blas 2t", "nn/bl");
+#endif
+    printf("\n");
     double tot_flop = 0, tot_t1 = 0, tot_t2 = 0;
     for (int i = 0; i < n; i++) {
         const shape *s = &shapes[i];
@@ -107,13 +127,21 @@ int main(int argc, char **argv)
         fill(B, nb, 2);
         nni_sgemm_pack_b(s->N, s->K, B, s->N, Bp);
         const double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-        double t1 = time_gemm(s, false, NULL, 1, A, B, Bp, C, ws);
-        double tp = time_gemm(s, true, NULL, 1, A, B, Bp, C, ws);
-        double t2 = time_gemm(s, false, pool, 2, A, B, Bp, C, ws);
+        double t1 = time_gemm(s, NN_PLAIN, NULL, 1, A, B, Bp, C, ws);
+        double tp = time_gemm(s, NN_PACKED, NULL, 1, A, B, Bp, C, ws);
+        double t2 = time_gemm(s, NN_PLAIN, pool, 2, A, B, Bp, C, ws);
         double g1 = flop / t1 / 1e9, gp = flop / tp / 1e9, g2 = flop / t2 / 1e9;
-        printf("%-18s %5lld %5lld %5lld | %8.1f %4.0f%% | %8.1f %4.0f%% | %8.1f %4.0f%%\n", s->what, (long long)s->M,
+        printf("%-18s %5lld %5lld %5lld | %8.1f %4.0f%% | %8.1f %4.0f%% | %8.1f %4.0f%%", s->what, (long long)s->M,
                (long long)s->N, (long long)s->K, g1, 100 * g1 / peak, gp, 100 * gp / peak, g2,
                100 * g2 / (2 * peak));
+#ifdef NN_BENCH_OPENBLAS
+        openblas_set_num_threads(1);
+        double b1 = time_gemm(s, OPENBLAS, NULL, 1, A, B, Bp, C, ws);
+        openblas_set_num_threads(2);
+        double b2 = time_gemm(s, OPENBLAS, NULL, 2, A, B, Bp, C, ws);
+        printf(" | %8.1f %5.2f | %8.1f %5.2f", flop / b1 / 1e9, t1 / b1, flop / b2 / 1e9, t2 / b2);
+#endif
+        printf("\n");
         tot_flop += flop;
         tot_t1 += t1;
         tot_t2 += t2;

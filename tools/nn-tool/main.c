@@ -72,6 +72,17 @@ nn_model *tool_load(const char *path)
     return m;
 }
 
+nn_session *tool_session(const nn_model *m, int threads)
+{
+    nn_session_options so;
+    nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
+    so.num_threads = threads;
+    nn_session *s = NULL;
+    if (nn_session_create(m, &so, &s) != NN_OK)
+        tool_fail("creating a session");
+    return s;
+}
+
 const char *tool_shape(const nn_tensor *t, char *buf, size_t cap)
 {
     size_t n = (size_t)snprintf(buf, cap, "[");

@@ -26,6 +26,8 @@ int tool_fail(const char *what);
 nn_model *tool_load(const char *path);
 /** A session on m with `threads` threads (0 = nn's default), printing the error on failure (NULL). */
 nn_session *tool_session(const nn_model *m, int threads);
+/** Print graph input (or output) i's shape as [1,3,H,W] into buf, symbolic dims by name ("?" if unnamed). */
+const char *tool_io_shape(const nn_model *m, bool input, uint32_t i, char *buf, size_t cap);
 /** Print a tensor's shape as [a,b,c] into buf. */
 const char *tool_shape(const nn_tensor *t, char *buf, size_t cap);
 

@@ -23,12 +23,13 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORT_JS = os.path.join(HERE, '..', 'zoo', 'ort_reference.js')
+sys.path.insert(0, os.path.join(HERE, '..', 'zoo'))
 
 try:
     import numpy as np
     import onnx  # noqa: F401  (export_frcnn.py needs it too)
-    from onnx import numpy_helper
+    import ort_ref
+    from ort_ref import read_pb
     import torch  # noqa: F401
     import torchvision  # noqa: F401
 except ImportError as e:
@@ -36,26 +37,8 @@ except ImportError as e:
     sys.exit(77)
 
 
-def read_pb(path):
-    t = onnx.TensorProto()
-    with open(path, 'rb') as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
-
-
 def outputs(d):
     return [read_pb(os.path.join(d, 'output_%d.pb' % k)) for k in range(3)]
-
-
-def ort_available():
-    code = ("const p=require('path');const b=[process.env.ORT_NODE_DIR,p.join(%r,'..','..','build','ort'),%r,"
-            "process.cwd()].filter(Boolean);for(const d of b){try{require(require.resolve('onnxruntime-node',"
-            "{paths:[p.resolve(d)]}));process.exit(0)}catch(e){}}try{require('onnxruntime-node');process.exit(0)}"
-            "catch(e){process.exit(1)}" % (HERE, HERE))
-    try:
-        return subprocess.run(['node', '-e', code]).returncode == 0
-    except OSError:
-        return False
 
 
 def compare(name, nn, ref, box_tol, score_tol):
@@ -96,8 +79,10 @@ def main():
             print('FAIL: only %d detections: the export is not a meaningful test' % len(nn[0]))
             return 1
         ok = compare('torch', nn, outputs(os.path.join(case, 'torch')), a.box_tol, a.score_tol)
-        if ort_available():
-            subprocess.run(['node', ORT_JS, case], check=True, stdout=subprocess.DEVNULL)
+        if ort_ref.available():
+            code, out = ort_ref.run(case)
+            if code:
+                raise RuntimeError('ONNX Runtime failed: ' + out.strip()[-2000:])
             ok &= compare('ORT', nn, outputs(os.path.join(case, 'test_data_set_0')), a.box_tol, a.score_tol)
         else:
             print('ORT    skipped: onnxruntime-node not found (set ORT_NODE_DIR)')

@@ -148,13 +148,8 @@ int cmd_detect(int argc, char **argv)
     d.opts.labels = a.labels_text;
     rc = 1;
     nn_model *m = tool_load(model_path);
-    nn_session *s = NULL;
-    nn_session_options so;
-    nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
-    so.num_threads = a.threads;
-    if (m && nn_session_create(m, &so, &s) != NN_OK)
-        tool_fail("creating a session");
-    if (m && s) {
+    nn_session *s = m ? tool_session(m, a.threads) : NULL;
+    if (s) {
         int failed = 0;
         for (int i = 0; i < n_images; i++) {
             char name[4096];

@@ -6,41 +6,13 @@
 
 #include "tool.h"
 
-/* "[1,3,224,224]" of graph input/output i, symbolic dims by name. */
-static const char *io_shape(const nn_model *m, bool input, uint32_t i, char *buf, size_t cap)
-{
-    int32_t rank = 0;
-    if (input)
-        nn_model_input_info(m, i, NULL, NULL, &rank);
-    else
-        nn_model_output_info(m, i, NULL, NULL, &rank);
-    size_t n = (size_t)snprintf(buf, cap, "[");
-    if (rank < 0 && n < cap)
-        n += (size_t)snprintf(buf + n, cap - n, "?");
-    for (int32_t a = 0; a < rank && n < cap; a++) {
-        int64_t d;
-        const char *sym;
-        if (input)
-            nn_model_input_dim(m, i, a, &d, &sym);
-        else
-            nn_model_output_dim(m, i, a, &d, &sym);
-        if (d >= 0)
-            n += (size_t)snprintf(buf + n, cap - n, a ? ",%lld" : "%lld", (long long)d);
-        else
-            n += (size_t)snprintf(buf + n, cap - n, a ? ",%s" : "%s", sym && *sym ? sym : "?");
-    }
-    if (n < cap)
-        snprintf(buf + n, cap - n, "]");
-    return buf;
-}
-
 static void print_outputs(const nn_model *m)
 {
     for (uint32_t i = 0; i < nn_model_output_count(m); i++) {
         const char *name;
         char s[256];
         nn_model_output_info(m, i, &name, NULL, NULL);
-        printf("output '%s': %s\n", name, io_shape(m, false, i, s, sizeof s));
+        printf("output '%s': %s\n", name, tool_io_shape(m, false, i, s, sizeof s));
     }
 }
 
@@ -170,7 +142,7 @@ int cmd_replace_input(int argc, char **argv)
                 (int)rank);
         goto done;
     }
-    io_shape(m, true, idx, before, sizeof before);
+    tool_io_shape(m, true, idx, before, sizeof before);
     int64_t dims[NN_MAX_RANK];
     for (int32_t a = 0; a < rank; a++)
         dims[a] = -1;
@@ -187,7 +159,7 @@ int cmd_replace_input(int argc, char **argv)
         tool_fail("replace-input");
         goto done;
     }
-    printf("input '%s': %s -> %s\n", name, before, io_shape(m, true, idx, after, sizeof after));
+    printf("input '%s': %s -> %s\n", name, before, tool_io_shape(m, true, idx, after, sizeof after));
     print_outputs(m);
     rc = save(m, out);
 done:

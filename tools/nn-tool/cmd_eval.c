@@ -5,16 +5,14 @@
  * else by number ("0", "1", ...), else by sorted order. Worker threads each
  * run their own nn_session; progress goes to stderr.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "class_folders.h"
 #include "image_args.h"
 #include "tool.h"
 
@@ -38,126 +36,27 @@ typedef struct eval {
     char first_error[1024];
 } eval;
 
-static int visible(const struct dirent *d) { return d->d_name[0] != '.'; }
-
-static bool is_dir(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-/* Subfolders of dir, sorted; returns the count or -1. */
-static int list_folders(const char *dir, char ***out)
-{
-    struct dirent **ents;
-    int n = scandir(dir, &ents, visible, alphasort), kept = 0;
-    if (n < 0)
-        return -1;
-    *out = calloc((size_t)n + 1, sizeof **out);
-    for (int i = 0; i < n; i++) {
-        char *p = join(dir, ents[i]->d_name);
-        if (*out && p && is_dir(p))
-            (*out)[kept++] = strdup(ents[i]->d_name);
-        free(p);
-        free(ents[i]);
-    }
-    free(ents);
-    return *out ? kept : -1;
-}
-
 /* Append the files of folder `f` (class `truth`) to e->items. */
 static int add_files(eval *e, const char *dir, const char *folder, int truth, size_t *cap)
 {
-    char *sub = join(dir, folder);
-    struct dirent **ents;
-    int n = sub ? scandir(sub, &ents, visible, alphasort) : -1;
-    if (n < 0) {
-        free(sub);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        char *p = join(sub, ents[i]->d_name);
-        free(ents[i]);
-        if (!p || is_dir(p)) {
-            free(p);
-            continue;
-        }
+    char *sub = folder_join(dir, folder), **files = NULL;
+    int n = sub ? folder_list(sub, false, &files) : -1, rc = n < 0 ? -1 : 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         if (e->n == *cap) {
             *cap = *cap ? *cap * 2 : 1024;
             e->items = realloc(e->items, *cap * sizeof *e->items);
             if (!e->items)
-                return -1;
+                rc = -1;
         }
-        e->items[e->n++] = (item){p, truth, -1};
+        char *p = rc ? NULL : folder_join(sub, files[i]);
+        if (p)
+            e->items[e->n++] = (item){p, truth, -1};
+        else
+            rc = -1;
     }
-    free(ents);
+    folder_list_free(files, n);
     free(sub);
-    return 0;
-}
-
-/* Lowercase letters and digits only: "T-shirt_top" matches "T-shirt/top". */
-static void squash(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *s && n + 1 < cap; s++)
-        if (isalnum((unsigned char)*s))
-            out[n++] = (char)tolower((unsigned char)*s);
-    out[n] = '\0';
-}
-
-static int find_label(const char *folder, char **labels, uint32_t n)
-{
-    char a[256], b[256];
-    for (uint32_t k = 0; k < n; k++)
-        if (strcmp(folder, labels[k]) == 0)
-            return (int)k;
-    squash(folder, a, sizeof a);
-    for (uint32_t k = 0; k < n && *a; k++) {
-        squash(labels[k], b, sizeof b);
-        if (strcmp(a, b) == 0)
-            return (int)k;
-    }
-    return -1;
-}
-
-static bool distinct(const int *v, int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++)
-            if (v[i] == v[j])
-                return false;
-    return true;
-}
-
-/* Folder -> class index; returns how ("name", "number", "sorted order"). */
-static const char *map_folders(char **folders, int nf, char **labels, uint32_t nl, int *cls)
-{
-    bool ok = nl > 0;
-    for (int f = 0; f < nf && ok; f++)
-        ok = (cls[f] = find_label(folders[f], labels, nl)) >= 0;
-    if (ok && distinct(cls, nf))
-        return "name";
-    ok = true;
-    for (int f = 0; f < nf && ok; f++) {
-        char *end;
-        long v = strtol(folders[f], &end, 10);
-        ok = *end == '\0' && v >= 0 && (nl == 0 || v < (long)nl);
-        cls[f] = (int)v;
-    }
-    if (ok && distinct(cls, nf))
-        return "number";
-    for (int f = 0; f < nf; f++)
-        cls[f] = f;
-    return "sorted order";
+    return rc;
 }
 
 static void record_error(eval *e)
@@ -290,14 +189,14 @@ static void report(const eval *e, char **labels, uint32_t nl, const char *how, i
 static int collect(eval *e, const char *dir, char **labels, uint32_t nl, const char **how, int *nf)
 {
     char **folders = NULL;
-    *nf = list_folders(dir, &folders);
+    *nf = folder_list(dir, true, &folders);
     if (*nf <= 0) {
         fprintf(stderr, "nn-tool eval: '%s' has no class subfolders\n", dir);
         free(folders);
         return 1;
     }
     int *cls = calloc((size_t)*nf, sizeof *cls);
-    *how = cls ? map_folders(folders, *nf, labels, nl, cls) : "sorted order";
+    *how = cls ? folder_classes(folders, *nf, labels, nl, cls) : "sorted order";
     if (strcmp(*how, "name") != 0)
         fprintf(stderr, "nn-tool eval: folders mapped to classes by %s\n", *how);
     size_t cap = 0;
@@ -307,9 +206,7 @@ static int collect(eval *e, const char *dir, char **labels, uint32_t nl, const c
             fprintf(stderr, "nn-tool eval: cannot list '%s/%s'\n", dir, folders[f]);
             rc = 1;
         }
-    for (int f = 0; f < *nf; f++)
-        free(folders[f]);
-    free(folders);
+    folder_list_free(folders, *nf);
     free(cls);
     if (rc == 0 && e->n == 0) {
         fprintf(stderr, "nn-tool eval: no images under '%s'\n", dir);

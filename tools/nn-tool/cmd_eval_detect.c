@@ -248,14 +248,8 @@ int cmd_eval_detect(int argc, char **argv)
     }
     qsort(names, n_names, sizeof *names, by_name);
     m = tool_load(model_path);
-    nn_session_options so;
-    nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
-    so.num_threads = a.threads;
-    if (!m || nn_session_create(m, &so, &s) != NN_OK) {
-        if (m)
-            tool_fail("creating a session");
+    if (!m || !(s = tool_session(m, a.threads)))
         goto done;
-    }
     int max_cls = -1;
     for (size_t k = 0; k < n_names; k++) {
         nn_image *im = NULL;

@@ -13,24 +13,8 @@ static void print_io(const nn_model *m, bool input, uint32_t i)
         nn_model_input_info(m, i, &name, &dt, &rank);
     else
         nn_model_output_info(m, i, &name, &dt, &rank);
-    printf("  %s: %s [", name, nn_dtype_name(dt));
-    if (rank < 0)
-        printf("?");
-    for (int32_t a = 0; a < rank; a++) {
-        int64_t d;
-        const char *sym;
-        if (input)
-            nn_model_input_dim(m, i, a, &d, &sym);
-        else
-            nn_model_output_dim(m, i, a, &d, &sym);
-        if (a)
-            printf(",");
-        if (d >= 0)
-            printf("%lld", (long long)d);
-        else
-            printf("%s", sym && *sym ? sym : "?");
-    }
-    printf("]\n");
+    char shape[1024];
+    printf("  %s: %s %s\n", name, nn_dtype_name(dt), tool_io_shape(m, input, i, shape, sizeof shape));
 }
 
 int cmd_info(int argc, char **argv)

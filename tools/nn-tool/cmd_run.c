@@ -53,13 +53,8 @@ int cmd_run(int argc, char **argv)
         if (!*names[i])
             named = false;
     }
-    nn_session_options so;
-    nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
-    so.num_threads = threads;
-    if (nn_session_create(m, &so, &s) != NN_OK) {
-        tool_fail("creating a session");
+    if (!(s = tool_session(m, threads)))
         goto done;
-    }
     if (nn_session_run(s, (uint32_t)n_inputs, named ? names : NULL, (const nn_tensor *const *)tensors) != NN_OK) {
         tool_fail("run");
         goto done;

@@ -8,16 +8,14 @@
  * by nn.labels name, then by number, then by sorted order. The frozen-prefix
  * cache is used unless --no-cache (there is no random augmentation here).
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "class_folders.h"
 #include "image_args.h"
 #include "plot.h"
 #include "tool.h"
@@ -62,98 +60,6 @@ static void usage(void)
             "  --no-cache              recompute the frozen layers every epoch\n"
             "%s",
             image_args_usage());
-}
-
-static int visible(const struct dirent *d) { return d->d_name[0] != '.'; }
-
-static bool is_dir(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-static void free_list(char **v, int n)
-{
-    for (int i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* Sorted entries of dir that are (want_dirs) folders or (else) files. */
-static int list_dir(const char *dir, bool want_dirs, char ***out)
-{
-    struct dirent **ents;
-    int n = scandir(dir, &ents, visible, alphasort), kept = 0;
-    *out = NULL;
-    if (n < 0)
-        return -1;
-    *out = calloc((size_t)n + 1, sizeof **out);
-    for (int i = 0; i < n; i++) {
-        char *p = join(dir, ents[i]->d_name);
-        if (*out && p && is_dir(p) == want_dirs)
-            (*out)[kept++] = strdup(ents[i]->d_name);
-        free(p);
-        free(ents[i]);
-    }
-    free(ents);
-    return *out ? kept : -1;
-}
-
-/* Lowercase letters and digits only: "T-shirt_top" matches "T-shirt/top". */
-static void squash(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *s && n + 1 < cap; s++)
-        if (isalnum((unsigned char)*s))
-            out[n++] = (char)tolower((unsigned char)*s);
-    out[n] = '\0';
-}
-
-/* Folder f -> class: the model's label of that name (exact, then ignoring case
- * and punctuation), else the folder's number, else its sorted position. */
-static const char *map_folders(char **folders, int nf, const char *labels, int64_t *cls)
-{
-    uint32_t nl = 0;
-    char **names = labels_split(labels, &nl);
-    bool ok = nl > 0;
-    for (int f = 0; f < nf && ok; f++) {
-        char a[256], b[256];
-        cls[f] = -1;
-        for (uint32_t k = 0; k < nl && cls[f] < 0; k++)
-            if (strcmp(folders[f], names[k]) == 0)
-                cls[f] = k;
-        squash(folders[f], a, sizeof a);
-        for (uint32_t k = 0; k < nl && cls[f] < 0 && *a; k++) {
-            squash(names[k], b, sizeof b);
-            if (strcmp(a, b) == 0)
-                cls[f] = k;
-        }
-        ok = cls[f] >= 0;
-    }
-    labels_free(names, nl);
-    if (ok)
-        return "name";
-    ok = true;
-    for (int f = 0; f < nf && ok; f++) {
-        char *end;
-        long v = strtol(folders[f], &end, 10);
-        ok = *end == '\0' && v >= 0;
-        cls[f] = v;
-    }
-    if (ok)
-        return "number";
-    for (int f = 0; f < nf; f++)
-        cls[f] = f;
-    return "sorted order";
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -316,22 +222,22 @@ static int parse_args(int argc, char **argv, opts *o, image_args *ia)
 }
 
 /* Load and preprocess every image; one sample per file. */
-static int load_samples(nn_model *m, const opts *o, const image_args *ia, char **folders, int nf, const int64_t *cls,
+static int load_samples(nn_model *m, const opts *o, const image_args *ia, char **folders, int nf, const int *cls,
                         sample **out, size_t *count, size_t *per_sample, int64_t *dims, int32_t *rank)
 {
     size_t n = 0, cap = 0;
     sample *s = NULL;
     bool tty = isatty(STDERR_FILENO);
     for (int f = 0; f < nf; f++) {
-        char *sub = join(o->data, folders[f]), **files = NULL;
-        int nfiles = sub ? list_dir(sub, false, &files) : -1;
+        char *sub = folder_join(o->data, folders[f]), **files = NULL;
+        int nfiles = sub ? folder_list(sub, false, &files) : -1;
         if (nfiles < 0) {
             fprintf(stderr, "nn-tool train: cannot list '%s'\n", sub ? sub : o->data);
             free(sub);
             goto fail;
         }
         for (int k = 0; k < nfiles; k++) {
-            char *path = join(sub, files[k]);
+            char *path = folder_join(sub, files[k]);
             nn_image *im = NULL;
             nn_tensor *t = NULL;
             if (!path || nn_image_load(path, NULL, &im) != NN_OK ||
@@ -339,7 +245,7 @@ static int load_samples(nn_model *m, const opts *o, const image_args *ia, char *
                 fprintf(stderr, "nn-tool train: %s: %s\n", path ? path : files[k], nn_last_error());
                 nn_image_free(im);
                 free(path);
-                free_list(files, nfiles);
+                folder_list_free(files, nfiles);
                 free(sub);
                 goto fail;
             }
@@ -353,7 +259,7 @@ static int load_samples(nn_model *m, const opts *o, const image_args *ia, char *
             } else if (nn_tensor_nbytes(t) != *per_sample) {
                 fprintf(stderr, "nn-tool train: %s/%s has another input size than the first image\n", sub, files[k]);
                 nn_tensor_free(t);
-                free_list(files, nfiles);
+                folder_list_free(files, nfiles);
                 free(sub);
                 goto fail;
             }
@@ -362,7 +268,7 @@ static int load_samples(nn_model *m, const opts *o, const image_args *ia, char *
                 sample *b = realloc(s, cap * sizeof *s);
                 if (!b) {
                     nn_tensor_free(t);
-                    free_list(files, nfiles);
+                    folder_list_free(files, nfiles);
                     free(sub);
                     goto fail;
                 }
@@ -371,7 +277,7 @@ static int load_samples(nn_model *m, const opts *o, const image_args *ia, char *
             s[n].data = malloc(*per_sample);
             if (!s[n].data) {
                 nn_tensor_free(t);
-                free_list(files, nfiles);
+                folder_list_free(files, nfiles);
                 free(sub);
                 goto fail;
             }
@@ -382,7 +288,7 @@ static int load_samples(nn_model *m, const opts *o, const image_args *ia, char *
             if (tty && n % 50 == 0)
                 fprintf(stderr, "\rloading images: %zu", n);
         }
-        free_list(files, nfiles);
+        folder_list_free(files, nfiles);
         free(sub);
     }
     if (tty && n >= 50)
@@ -497,7 +403,8 @@ int cmd_train(int argc, char **argv)
     int nf = 0, rc = 1;
     sample *s = NULL;
     size_t n = 0, per_sample = 0;
-    int64_t *cls = NULL, *order = NULL, dims[NN_MAX_RANK];
+    int *cls = NULL;
+    int64_t *order = NULL, dims[NN_MAX_RANK];
     int32_t rank = 0;
     nn_tensor *x = NULL, *y = NULL;
     uint64_t *ids = NULL;
@@ -508,7 +415,7 @@ int cmd_train(int argc, char **argv)
     }
     if (!(m = tool_load(o.model)))
         goto done;
-    nf = list_dir(o.data, true, &folders);
+    nf = folder_list(o.data, true, &folders);
     if (nf <= 0) {
         fprintf(stderr, "nn-tool train: '%s' has no class subfolders\n", o.data);
         goto done;
@@ -533,8 +440,10 @@ int cmd_train(int argc, char **argv)
         for (int f = 0; f < nf; f++)
             cls[f] = f;
     } else {
-        fprintf(stderr, "folders mapped to the model's classes by %s\n",
-                map_folders(folders, nf, ia.labels_text ? ia.labels_text : nn_model_metadata(m, "nn.labels"), cls));
+        uint32_t nl = 0;
+        char **labels = labels_split(ia.labels_text ? ia.labels_text : nn_model_metadata(m, "nn.labels"), &nl);
+        fprintf(stderr, "folders mapped to the model's classes by %s\n", folder_classes(folders, nf, labels, nl, cls));
+        labels_free(labels, nl);
     }
     if (load_samples(m, &o, &ia, folders, nf, cls, &s, &n, &per_sample, dims, &rank) != 0)
         goto done;
@@ -650,7 +559,7 @@ done:
     free(curve_acc);
     nn_tensor_free(x);
     nn_tensor_free(y);
-    free_list(folders, nf > 0 ? nf : 0);
+    folder_list_free(folders, nf > 0 ? nf : 0);
     nn_trainer_free(t);
     nn_model_free(m);
     image_args_free(&ia);

@@ -10,7 +10,6 @@
 void detect_args_init(detect_args *d, image_args *a)
 {
     nn_detect_options_init(&d->opts, NN_DETECT_OPTIONS_VERSION);
-    d->images = a;
     d->opts.preprocess = &a->pre;
 }
 

@@ -6,11 +6,11 @@
 
 typedef struct detect_args {
     nn_detect_options opts;
-    image_args *images; /* preprocessing and labels come from the shared image flags */
 } detect_args;
 
+/** Defaults; the preprocessing is a's (the shared image flags). */
 void detect_args_init(detect_args *d, image_args *a);
-/** As image_args_parse, for --conf, --iou, --max, --agnostic, --family (also links labels/preprocessing). */
+/** As image_args_parse, for --conf, --iou, --max, --agnostic, --family. */
 int detect_args_parse(detect_args *d, int argc, char **argv, int *i, const char *cmd);
 const char *detect_args_usage(void);
 

@@ -72,6 +72,44 @@ nn_model *tool_load(const char *path)
     return m;
 }
 
+nn_session *tool_session(const nn_model *m, int threads)
+{
+    nn_session_options so;
+    nn_session_options_init(&so, NN_SESSION_OPTIONS_VERSION);
+    so.num_threads = threads;
+    nn_session *s = NULL;
+    if (nn_session_create(m, &so, &s) != NN_OK)
+        tool_fail("creating a session");
+    return s;
+}
+
+const char *tool_io_shape(const nn_model *m, bool input, uint32_t i, char *buf, size_t cap)
+{
+    int32_t rank = 0;
+    if (input)
+        nn_model_input_info(m, i, NULL, NULL, &rank);
+    else
+        nn_model_output_info(m, i, NULL, NULL, &rank);
+    size_t n = (size_t)snprintf(buf, cap, "[");
+    if (rank < 0 && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "?");
+    for (int32_t a = 0; a < rank && n < cap; a++) {
+        int64_t d;
+        const char *sym;
+        if (input)
+            nn_model_input_dim(m, i, a, &d, &sym);
+        else
+            nn_model_output_dim(m, i, a, &d, &sym);
+        if (d >= 0)
+            n += (size_t)snprintf(buf + n, cap - n, a ? ",%lld" : "%lld", (long long)d);
+        else
+            n += (size_t)snprintf(buf + n, cap - n, a ? ",%s" : "%s", sym && *sym ? sym : "?");
+    }
+    if (n < cap)
+        snprintf(buf + n, cap - n, "]");
+    return buf;
+}
+
 const char *tool_shape(const nn_tensor *t, char *buf, size_t cap)
 {
     size_t n = (size_t)snprintf(buf, cap, "[");

@@ -20,7 +20,8 @@ of such cases (a whole zoo). Per model:
 Prints a table (model, variant, max |ORT - nn|, result) and exits 1 if any
 check fails, 77 when onnxruntime-node or the onnx package is unavailable
 (ctest reports a skip). ORT is driven by ort_reference.js beside this script
-(set ORT_NODE_DIR to a folder holding node_modules/onnxruntime-node).
+through ort_ref.py (set ORT_NODE_DIR to a folder holding
+node_modules/onnxruntime-node).
 """
 
 import argparse
@@ -34,35 +35,15 @@ try:
     import numpy as np
     import onnx
     import onnx.numpy_helper
+    import ort_ref
+    from ort_ref import read_pb
 except ImportError as e:  # pragma: no cover - environment dependent
     print('check_save: skipped, needs numpy and onnx (%s)' % e)
     sys.exit(77)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ORT_JS = os.path.join(HERE, 'ort_reference.js')
-
-
 def run(cmd):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     return r.returncode, r.stdout
-
-
-def ort_available():
-    code = ("const p=require('path');const b=[process.env.ORT_NODE_DIR,p.join(%r,'..','..','build','ort'),%r,"
-            "process.cwd()].filter(Boolean);for(const d of b){try{require(require.resolve('onnxruntime-node',"
-            "{paths:[p.resolve(d)]}));process.exit(0)}catch(e){}}try{require('onnxruntime-node');process.exit(0)}"
-            "catch(e){process.exit(1)}" % (HERE, HERE))
-    try:
-        return subprocess.run(['node', '-e', code]).returncode == 0
-    except OSError:
-        return False
-
-
-def read_pb(path):
-    t = onnx.TensorProto()
-    with open(path, 'rb') as f:
-        t.ParseFromString(f.read())
-    return onnx.numpy_helper.to_array(t)
 
 
 def write_inputs(model_path, case_dir, set_dir, seed):
@@ -106,7 +87,7 @@ def ort_outputs(case):
     for f in os.listdir(os.path.join(case, 'test_data_set_0')):
         if f.startswith('output_'):
             os.remove(os.path.join(case, 'test_data_set_0', f))
-    code, out = run(['node', ORT_JS, case])
+    code, out = ort_ref.run(case)
     if code:
         raise RuntimeError('ONNX Runtime failed: ' + out.strip()[-2000:])
     d = os.path.join(case, 'test_data_set_0')
@@ -169,7 +150,7 @@ def main():
     ap.add_argument('--no-edits', action='store_true', help='only check the plain save')
     ap.add_argument('--markdown', action='store_true')
     args = ap.parse_args()
-    if not ort_available():
+    if not ort_ref.available():
         print('check_save: skipped, onnxruntime-node not found (set ORT_NODE_DIR)')
         sys.exit(77)
     work = args.work or tempfile.mkdtemp(prefix='nn_check_save_')

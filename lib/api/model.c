@@ -88,8 +88,12 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
 nn_status nni_model_finish(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
-    if (st == NN_OK)
-        st = nni_memo_create(&m->memo);
+    return st == NN_OK ? nni_model_index(m) : st;
+}
+
+nn_status nni_model_index(nn_model *m)
+{
+    nn_status st = nni_memo_create(&m->memo);
     if (st != NN_OK)
         return st;
     m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);

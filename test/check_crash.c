@@ -6,7 +6,6 @@
  * the new one, and loads. (Failures the process survives — full disk, no
  * memory — are in check_edit and check_oom.)
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +17,9 @@
 
 #include "test_util.h"
 
-static char dir[64];
-static char path[128];
+static char path[512];
 
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/nn_crash_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/model.onnx", dir);
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
-}
+static void setup(void) { snprintf(path, sizeof path, "%s/model.onnx", test_tmpdir_make("nn_crash")); }
 
 typedef struct image {
     void *bytes;
@@ -65,18 +50,6 @@ static int file_is_one_of(const image *imgs, int n)
     return which;
 }
 
-static int count_temporaries(void)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strstr(e->d_name, ".tmp-") != NULL;
-    closedir(d);
-    return n;
-}
-
 START_TEST(test_killed_at_file_size_limit)
 {
     nn_model *small, *big;
@@ -103,7 +76,7 @@ START_TEST(test_killed_at_file_size_limit)
     /* a crash may leave its temporary behind (never the target): the next save still works */
     ck_assert_ok(nn_model_save(big, path));
     ck_assert_int_eq(file_is_one_of(imgs, 2), 1);
-    printf("killed at the file-size limit: old file intact, %d temporary file(s) left\n", count_temporaries());
+    printf("killed at the file-size limit: old file intact, %d temporary file(s) left\n", test_tmpdir_count(".tmp-"));
     free(imgs[0].bytes);
     free(imgs[1].bytes);
     nn_model_free(small);
@@ -146,7 +119,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("crash");
     TCase *tc = tcase_create("save");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, test_tmpdir_remove);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_killed_at_file_size_limit);
     tcase_add_test(tc, test_killed_at_random_moments);

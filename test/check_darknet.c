@@ -14,34 +14,11 @@
 #include "core/common.h"
 #include "test_util.h"
 
-static char tmpdir[256];
-
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/nn_darknet_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static _Thread_local char buf[4][512];
-    static _Thread_local int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static void setup(void) { test_tmpdir_make("nn_darknet"); }
 
 static void write_text(const char *name, const char *text)
 {
-    FILE *f = fopen(tmp_path(name), "wb");
+    FILE *f = fopen(test_tmp_path(name), "wb");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
@@ -50,7 +27,7 @@ static void write_text(const char *name, const char *text)
 /* darknet 0.2 header (64-bit seen) + the given floats */
 static void write_weights(const char *name, const float *w, size_t n)
 {
-    FILE *f = fopen(tmp_path(name), "wb");
+    FILE *f = fopen(test_tmp_path(name), "wb");
     ck_assert_ptr_nonnull(f);
     int32_t ver[3] = {0, 2, 0};
     uint64_t seen = 0;
@@ -64,7 +41,7 @@ static void write_weights(const char *name, const float *w, size_t n)
 static nn_model *load_ok(const char *cfg)
 {
     nn_model *m = NULL;
-    ck_assert_ok(nn_model_load(tmp_path(cfg), NULL, &m));
+    ck_assert_ok(nn_model_load(test_tmp_path(cfg), NULL, &m));
     return m;
 }
 
@@ -274,17 +251,17 @@ START_TEST(test_yolo_metadata)
     ck_assert_int_eq(d, 16);
     nn_model_free(m);
     /* weights named by the options */
-    rename(tmp_path("det.weights"), tmp_path("other.bin"));
+    rename(test_tmp_path("det.weights"), test_tmp_path("other.bin"));
     nn_load_options o;
     nn_load_options_init(&o, NN_LOAD_OPTIONS_VERSION);
-    ck_assert_nn(nn_model_load(tmp_path("det.txt"), &o, &m), NN_E_IO);
+    ck_assert_nn(nn_model_load(test_tmp_path("det.txt"), &o, &m), NN_E_IO);
     ck_assert(strstr(nn_last_error(), "det.weights") != NULL);
-    o.weights_path = tmp_path("other.bin");
-    ck_assert_ok(nn_model_load(tmp_path("det.txt"), &o, &m));
+    o.weights_path = test_tmp_path("other.bin");
+    ck_assert_ok(nn_model_load(test_tmp_path("det.txt"), &o, &m));
     nn_model_free(m);
     /* from memory, with the weights path */
     size_t size;
-    uint8_t *bytes = test_read_file(tmp_path("det.txt"), &size);
+    uint8_t *bytes = test_read_file(test_tmp_path("det.txt"), &size);
     ck_assert_ok(nn_model_load_memory(bytes, size, &o, &m));
     ck_assert_ptr_null(nn_model_metadata(m, "nn.labels"));
     nn_model_free(m);
@@ -316,7 +293,7 @@ START_TEST(test_oom)
     for (int64_t k = 0;; k++) {
         nn_model *m = NULL;
         nni_alloc_fail_after(k);
-        nn_status st = nn_model_load(tmp_path("det.cfg"), NULL, &m);
+        nn_status st = nn_model_load(test_tmp_path("det.cfg"), NULL, &m);
         nni_alloc_fail_after(-1);
         if (st == NN_OK) {
             nn_model_free(m);
@@ -378,7 +355,7 @@ START_TEST(test_bad_cfgs)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_text("bad.cfg", cases[i].text);
         nn_model *m = (nn_model *)1;
-        nn_status st = nn_model_load(tmp_path("bad.cfg"), NULL, &m);
+        nn_status st = nn_model_load(test_tmp_path("bad.cfg"), NULL, &m);
         ck_assert_msg(st == cases[i].status, "case %zu: got %d (%s), want %d", i, (int)st, nn_last_error(),
                       (int)cases[i].status);
         ck_assert_ptr_null(m);
@@ -397,30 +374,30 @@ START_TEST(test_bad_weights)
     nn_model *m = NULL;
     /* exact: 26 floats */
     write_weights("w.weights", w, 26);
-    ck_assert_ok(nn_model_load(tmp_path("w.cfg"), NULL, &m));
+    ck_assert_ok(nn_model_load(test_tmp_path("w.cfg"), NULL, &m));
     nn_model_free(m);
     write_weights("w.weights", w, 25);
-    ck_assert_nn(nn_model_load(tmp_path("w.cfg"), NULL, &m), NN_E_INVALID_MODEL);
+    ck_assert_nn(nn_model_load(test_tmp_path("w.cfg"), NULL, &m), NN_E_INVALID_MODEL);
     ck_assert_msg(strstr(nn_last_error(), "inside layer 1 [convolutional] (line 9)") != NULL, "%s", nn_last_error());
     write_weights("w.weights", w, 10);
-    ck_assert_nn(nn_model_load(tmp_path("w.cfg"), NULL, &m), NN_E_INVALID_MODEL);
+    ck_assert_nn(nn_model_load(test_tmp_path("w.cfg"), NULL, &m), NN_E_INVALID_MODEL);
     ck_assert_msg(strstr(nn_last_error(), "inside layer 0") != NULL, "%s", nn_last_error());
     float more[27] = {0};
     write_weights("w.weights", more, 27);
-    ck_assert_nn(nn_model_load(tmp_path("w.cfg"), NULL, &m), NN_E_INVALID_MODEL);
+    ck_assert_nn(nn_model_load(test_tmp_path("w.cfg"), NULL, &m), NN_E_INVALID_MODEL);
     ck_assert_msg(strstr(nn_last_error(), "4 more") != NULL, "%s", nn_last_error());
     write_text("w.weights", "abc");
-    ck_assert_nn(nn_model_load(tmp_path("w.cfg"), NULL, &m), NN_E_PARSE);
+    ck_assert_nn(nn_model_load(test_tmp_path("w.cfg"), NULL, &m), NN_E_PARSE);
     ck_assert_msg(strstr(nn_last_error(), "header") != NULL, "%s", nn_last_error());
-    unlink(tmp_path("w.weights"));
-    ck_assert_nn(nn_model_load(tmp_path("w.cfg"), NULL, &m), NN_E_IO);
+    unlink(test_tmp_path("w.weights"));
+    ck_assert_nn(nn_model_load(test_tmp_path("w.cfg"), NULL, &m), NN_E_IO);
     /* an old (0.1) header has a 32-bit "seen": 16 bytes */
-    FILE *f = fopen(tmp_path("w.weights"), "wb");
+    FILE *f = fopen(test_tmp_path("w.weights"), "wb");
     int32_t hdr[4] = {0, 1, 0, 0};
     fwrite(hdr, 4, 4, f);
     fwrite(w, 4, 26, f);
     fclose(f);
-    ck_assert_ok(nn_model_load(tmp_path("w.cfg"), NULL, &m));
+    ck_assert_ok(nn_model_load(test_tmp_path("w.cfg"), NULL, &m));
     nn_model_free(m);
 }
 END_TEST
@@ -429,7 +406,7 @@ Suite *nn_test_darknet_suite(void)
 {
     Suite *s = suite_create("darknet");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, test_tmpdir_remove);
     tcase_add_test(tc, test_reorg);
     tcase_add_test(tc, test_maxpool);
     tcase_add_test(tc, test_layer_math);

@@ -1,5 +1,4 @@
 /* check_edit.c — saving models, metadata, parameters, input and head replacement. */
-#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,49 +112,6 @@ static void check_roundtrip(nn_model *m, const char *path)
     nn_tensor_free(x);
 }
 
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/nn_check_edit_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static const char *tmp(const char *name)
-{
-    static _Thread_local char buf[512];
-    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
-    return buf;
-}
-
-static int count_files(void)
-{
-    DIR *d = opendir(tmpdir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n;
-}
-
 /* ---- saving ---- */
 
 START_TEST(test_save_roundtrip)
@@ -167,16 +123,16 @@ START_TEST(test_save_roundtrip)
     for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
         nn_model *m = load(models[i]);
         if (nn_model_input_count(m) > 0)
-            check_roundtrip(m, tmp("rt.onnx"));
+            check_roundtrip(m, test_tmp_path("rt.onnx"));
         else {
-            ck_assert_ok(nn_model_save(m, tmp("rt.onnx")));
+            ck_assert_ok(nn_model_save(m, test_tmp_path("rt.onnx")));
             nn_model *r = NULL;
-            ck_assert_ok(nn_model_load(tmp("rt.onnx"), NULL, &r));
+            ck_assert_ok(nn_model_load(test_tmp_path("rt.onnx"), NULL, &r));
             nn_model_free(r);
         }
         nn_model_free(m);
     }
-    ck_assert_int_eq(count_files(), 1); /* no temporaries left behind */
+    ck_assert_int_eq(test_tmpdir_count(""), 1); /* no temporaries left behind */
 }
 END_TEST
 
@@ -197,9 +153,9 @@ START_TEST(test_save_keeps_symbols_and_metadata)
     ck_assert_str_eq(k, "author");
     ck_assert_str_eq(v, "you");
     ck_assert_nn(nn_model_metadata_at(m, 2, &k, &v), NN_E_INVALID_ARG);
-    ck_assert_ok(nn_model_save(m, tmp("meta.onnx")));
+    ck_assert_ok(nn_model_save(m, test_tmp_path("meta.onnx")));
     nn_model *r = NULL;
-    ck_assert_ok(nn_model_load(tmp("meta.onnx"), NULL, &r));
+    ck_assert_ok(nn_model_load(test_tmp_path("meta.onnx"), NULL, &r));
     ck_assert_str_eq(nn_model_metadata(r, "nn.labels"), "p\nq\nr");
     ck_assert_str_eq(nn_model_metadata(r, "author"), "you");
     ck_assert_ptr_null(nn_model_metadata(r, "gone"));
@@ -220,18 +176,18 @@ END_TEST
 START_TEST(test_save_bad_args)
 {
     nn_model *m = load("models/mlp.onnx");
-    ck_assert_nn(nn_model_save(NULL, tmp("x.onnx")), NN_E_INVALID_ARG);
+    ck_assert_nn(nn_model_save(NULL, test_tmp_path("x.onnx")), NN_E_INVALID_ARG);
     ck_assert_nn(nn_model_save(m, NULL), NN_E_INVALID_ARG);
     ck_assert_nn(nn_model_save(m, "/nonexistent-dir/sub/x.onnx"), NN_E_IO);
     ck_assert(strstr(nn_last_error(), "x.onnx") != NULL);
-    ck_assert_nn(nn_model_save(m, tmp("")), NN_E_INVALID_ARG); /* a folder */
+    ck_assert_nn(nn_model_save(m, test_tmp_path("")), NN_E_INVALID_ARG); /* a folder */
     void *buf = (void *)1;
     size_t size = 1;
     ck_assert_nn(nn_model_save_memory(m, NULL, &size), NN_E_INVALID_ARG);
     ck_assert_nn(nn_model_save_memory(NULL, &buf, &size), NN_E_INVALID_ARG);
     ck_assert_ptr_null(buf);
     nn_model_free(m);
-    ck_assert_int_eq(count_files(), 0);
+    ck_assert_int_eq(test_tmpdir_count(""), 0);
 }
 END_TEST
 
@@ -250,9 +206,9 @@ START_TEST(test_save_atomic_full_disk)
     /* a good small file first */
     nn_model *small = load("models/mlp.onnx");
     nn_model *big = load("models/edit/cnn_flat.onnx");
-    ck_assert_ok(nn_model_save(small, tmp("model.onnx")));
+    ck_assert_ok(nn_model_save(small, test_tmp_path("model.onnx")));
     size_t size;
-    uint8_t *old = test_read_file(tmp("model.onnx"), &size);
+    uint8_t *old = test_read_file(test_tmp_path("model.onnx"), &size);
     /* a "disk" that takes 1 KB per file: the bigger model cannot be written */
     struct rlimit saved, lim;
     ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -260,17 +216,17 @@ START_TEST(test_save_atomic_full_disk)
     lim.rlim_cur = 1024;
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    nn_status st = nn_model_save(big, tmp("model.onnx"));
+    nn_status st = nn_model_save(big, test_tmp_path("model.onnx"));
     setrlimit(RLIMIT_FSIZE, &saved);
     signal(SIGXFSZ, prev);
     ck_assert_nn(st, NN_E_IO);
     ck_assert(strstr(nn_last_error(), "unchanged") != NULL);
-    assert_file_is(tmp("model.onnx"), old, size);
-    ck_assert_int_eq(count_files(), 1);
+    assert_file_is(test_tmp_path("model.onnx"), old, size);
+    ck_assert_int_eq(test_tmpdir_count(""), 1);
     /* and with room again it goes through */
-    ck_assert_ok(nn_model_save(big, tmp("model.onnx")));
+    ck_assert_ok(nn_model_save(big, test_tmp_path("model.onnx")));
     nn_model *r = NULL;
-    ck_assert_ok(nn_model_load(tmp("model.onnx"), NULL, &r));
+    ck_assert_ok(nn_model_load(test_tmp_path("model.onnx"), NULL, &r));
     ck_assert_uint_eq(nn_model_param_count(r), nn_model_param_count(big));
     nn_model_free(r);
     free(old);
@@ -283,20 +239,20 @@ START_TEST(test_save_atomic_oom)
 {
     nn_model *m = load("models/edit/cnn_gap.onnx");
     nn_model *other = load("models/mlp.onnx");
-    ck_assert_ok(nn_model_save(other, tmp("model.onnx")));
+    ck_assert_ok(nn_model_save(other, test_tmp_path("model.onnx")));
     size_t size;
-    uint8_t *old = test_read_file(tmp("model.onnx"), &size);
+    uint8_t *old = test_read_file(test_tmp_path("model.onnx"), &size);
     int failures = 0;
     for (int64_t n = 0; n < 10000; n++) {
         nni_alloc_fail_after(n);
-        nn_status st = nn_model_save(m, tmp("model.onnx"));
+        nn_status st = nn_model_save(m, test_tmp_path("model.onnx"));
         nni_alloc_fail_after(-1);
         if (st == NN_OK)
             break;
         failures++;
         ck_assert_msg(st == NN_E_NOMEM, "allocation %lld: status %d (%s)", (long long)n, (int)st, nn_last_error());
-        assert_file_is(tmp("model.onnx"), old, size);
-        ck_assert_int_eq(count_files(), 1);
+        assert_file_is(test_tmp_path("model.onnx"), old, size);
+        ck_assert_int_eq(test_tmpdir_count(""), 1);
         /* and the memory twin */
         void *buf = (void *)1;
         size_t bsize;
@@ -310,7 +266,7 @@ START_TEST(test_save_atomic_oom)
     }
     ck_assert_int_gt(failures, 5);
     nn_model *r = NULL;
-    ck_assert_ok(nn_model_load(tmp("model.onnx"), NULL, &r));
+    ck_assert_ok(nn_model_load(test_tmp_path("model.onnx"), NULL, &r));
     ck_assert_str_eq(nn_model_metadata(r, "nn.input.color"), "RGB");
     nn_model_free(r);
     free(old);
@@ -394,9 +350,9 @@ START_TEST(test_params_list_get_set)
     ck_assert_ptr_null(again);
     ck_assert_nn(nn_model_set_param(m, "fc.w", NULL), NN_E_INVALID_ARG);
     /* assembling: the saved file carries the weights that were set */
-    ck_assert_ok(nn_model_save(m, tmp("assembled.onnx")));
+    ck_assert_ok(nn_model_save(m, test_tmp_path("assembled.onnx")));
     nn_model *r = NULL;
-    ck_assert_ok(nn_model_load(tmp("assembled.onnx"), NULL, &r));
+    ck_assert_ok(nn_model_load(test_tmp_path("assembled.onnx"), NULL, &r));
     nn_tensor *got = NULL;
     ck_assert_ok(nn_model_get_param(r, "fc.w", &got));
     for (int k = 0; k < 20; k++)
@@ -458,7 +414,7 @@ START_TEST(test_replace_input_size)
     for (int k = 0; k < 5; k++)
         sum += ((float *)nn_tensor_data(y))[k];
     ck_assert_float_eq_tol(sum, 1.0f, 1e-5f);
-    check_roundtrip(m, tmp("resized.onnx"));
+    check_roundtrip(m, test_tmp_path("resized.onnx"));
     /* the batch too */
     ck_assert_ok(nn_replace_input(m, "x", 4, (int64_t[]){4, -1, -1, -1}, NULL));
     check_input_shape(m, (int64_t[]){4, 3, 16, 12}, 4);
@@ -482,7 +438,7 @@ START_TEST(test_replace_input_refolds_shape_chain)
     nn_tensor *x = random_input(4, (int64_t[]){1, 3, 16, 12}, 11);
     nn_tensor *a = run1(fixed, x), *b = run1(dyn, x);
     ck_assert_float_eq(max_diff(a, b), 0.0f);
-    check_roundtrip(fixed, tmp("chain.onnx"));
+    check_roundtrip(fixed, test_tmp_path("chain.onnx"));
     /* and back to the original size */
     ck_assert_ok(nn_replace_input(fixed, "x", 4, (int64_t[]){-1, -1, 8, 8}, NULL));
     nn_tensor *x8 = random_input(4, (int64_t[]){1, 3, 8, 8}, 12);
@@ -508,7 +464,7 @@ START_TEST(test_replace_input_refolds_shape_chain)
     nn_tensor *x2 = random_input(4, (int64_t[]){2, 3, 16, 5}, 13);
     nn_tensor *e = run1(dyn, x2);
     ck_assert_int_eq(nn_tensor_dim(e, 0), 2);
-    check_roundtrip(dyn, tmp("dyn.onnx"));
+    check_roundtrip(dyn, test_tmp_path("dyn.onnx"));
     nn_tensor_free(e);
     nn_tensor_free(x2);
     nn_tensor_free(a);
@@ -569,7 +525,7 @@ START_TEST(test_replace_input_gray_equals_rgb)
     ck_assert_ok(nn_model_get_param(gray, "conv.w", &w));
     ck_assert_int_eq(nn_tensor_dim(w, 1), 1);
     nn_tensor_free(w);
-    check_roundtrip(gray, tmp("gray.onnx"));
+    check_roundtrip(gray, test_tmp_path("gray.onnx"));
     nn_tensor_free(a);
     nn_tensor_free(b);
     nn_tensor_free(g);
@@ -710,7 +666,7 @@ START_TEST(test_replace_head_gemm)
     nn_tensor *x = random_input(4, (int64_t[]){1, 3, 8, 8}, 1);
     nn_tensor *y = run1(m, x);
     ck_assert_int_eq(nn_tensor_count(y), 3);
-    check_roundtrip(m, tmp("head.onnx"));
+    check_roundtrip(m, test_tmp_path("head.onnx"));
     nn_tensor_free(y);
     nn_tensor_free(x);
     nn_tensor_free(w);
@@ -744,7 +700,7 @@ START_TEST(test_replace_head_matmul_add)
     nn_tensor *y = run1(m, x);
     ck_assert_int_eq(nn_tensor_dim(y, 0), 5);
     ck_assert_int_eq(nn_tensor_dim(y, 1), 2);
-    check_roundtrip(m, tmp("mlp.onnx"));
+    check_roundtrip(m, test_tmp_path("mlp.onnx"));
     nn_tensor_free(y);
     nn_tensor_free(x);
     nn_tensor_free(w);
@@ -770,10 +726,10 @@ START_TEST(test_replace_head_conv)
     nn_tensor *x = random_input(4, (int64_t[]){1, 3, 8, 8}, 1);
     nn_tensor *y = run1(m, x);
     ck_assert_int_eq(nn_tensor_count(y), 6);
-    check_roundtrip(m, tmp("sq.onnx"));
+    check_roundtrip(m, test_tmp_path("sq.onnx"));
     /* head then input: both edits compose */
     ck_assert_ok(nn_replace_input(m, "x", 4, (int64_t[]){-1, 1, 20, 20}, NULL));
-    check_roundtrip(m, tmp("sq2.onnx"));
+    check_roundtrip(m, test_tmp_path("sq2.onnx"));
     nn_tensor_free(y);
     nn_tensor_free(x);
     nn_tensor_free(w);
@@ -888,11 +844,11 @@ START_TEST(test_builder_matches_loaded_model)
     nn_tensor *a = run1(src, x), *b = run1(m, x);
     ck_assert_float_eq(max_diff(a, b), 0.0f);
     ck_assert_ok(nn_model_set_metadata(m, "nn.labels", "a\nb\nc\nd\ne"));
-    check_roundtrip(m, tmp("built.onnx"));
+    check_roundtrip(m, test_tmp_path("built.onnx"));
     /* the built model edits like a loaded one */
     ck_assert_ok(nn_replace_head(m, 2, NULL, 0, 3));
     ck_assert_ok(nn_replace_input(m, "x", 4, (int64_t[]){-1, 1, 12, 12}, NULL));
-    check_roundtrip(m, tmp("built2.onnx"));
+    check_roundtrip(m, test_tmp_path("built2.onnx"));
     nn_model_free(m);
     /* symbolic batch: the output gets its shape, dtype and symbol */
     ck_assert_ok(build_cnn_gap(src, (int64_t[]){-1, 3, 8, 8}, (const char *[]){"batch", NULL, NULL, NULL}, &m));
@@ -910,7 +866,7 @@ START_TEST(test_builder_matches_loaded_model)
     nn_tensor *x3 = random_input(4, (int64_t[]){3, 3, 8, 8}, 4);
     nn_tensor *c = run1(m, x3);
     ck_assert_int_eq(nn_tensor_dim(c, 0), 3);
-    check_roundtrip(m, tmp("built3.onnx"));
+    check_roundtrip(m, test_tmp_path("built3.onnx"));
     nn_tensor_free(c);
     nn_tensor_free(x3);
     nn_tensor_free(a);
@@ -957,7 +913,7 @@ START_TEST(test_builder_errors)
     ck_assert_ptr_null(again);
     nn_builder_free(b);
     /* the float attribute stays a float through a save */
-    ck_assert_ok(nn_model_save(m, tmp("leaky.onnx")));
+    ck_assert_ok(nn_model_save(m, test_tmp_path("leaky.onnx")));
     nn_model_free(m);
     /* an attribute the op refuses fails finish, naming the node */
     ck_assert_ok(nn_builder_create(13, &b));
@@ -1000,14 +956,13 @@ START_TEST(test_builder_oom)
 }
 END_TEST
 
-static void setup(void) { make_tmpdir(); }
-static void teardown(void) { remove_tmpdir(); }
+static void setup(void) { test_tmpdir_make("nn_check_edit"); }
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("edit");
     TCase *save = tcase_create("save");
-    tcase_add_checked_fixture(save, setup, teardown);
+    tcase_add_checked_fixture(save, setup, test_tmpdir_remove);
     tcase_add_test(save, test_save_roundtrip);
     tcase_add_test(save, test_save_keeps_symbols_and_metadata);
     tcase_add_test(save, test_save_bad_args);
@@ -1015,12 +970,12 @@ static Suite *suite(void)
     tcase_add_test(save, test_save_atomic_oom);
     suite_add_tcase(s, save);
     TCase *params = tcase_create("params");
-    tcase_add_checked_fixture(params, setup, teardown);
+    tcase_add_checked_fixture(params, setup, test_tmpdir_remove);
     tcase_add_test(params, test_params_list_get_set);
     tcase_add_test(params, test_params_exclude_shape_constants);
     suite_add_tcase(s, params);
     TCase *input = tcase_create("replace_input");
-    tcase_add_checked_fixture(input, setup, teardown);
+    tcase_add_checked_fixture(input, setup, test_tmpdir_remove);
     tcase_add_test(input, test_replace_input_size);
     tcase_add_test(input, test_replace_input_refolds_shape_chain);
     tcase_add_test(input, test_replace_input_fixed_width_fails);
@@ -1030,7 +985,7 @@ static Suite *suite(void)
     tcase_add_test(input, test_replace_input_oom_is_atomic);
     suite_add_tcase(s, input);
     TCase *head = tcase_create("replace_head");
-    tcase_add_checked_fixture(head, setup, teardown);
+    tcase_add_checked_fixture(head, setup, test_tmpdir_remove);
     tcase_add_test(head, test_replace_head_gemm);
     tcase_add_test(head, test_replace_head_matmul_add);
     tcase_add_test(head, test_replace_head_conv);
@@ -1038,7 +993,7 @@ static Suite *suite(void)
     tcase_add_test(head, test_replace_head_oom_is_atomic);
     suite_add_tcase(s, head);
     TCase *build = tcase_create("builder");
-    tcase_add_checked_fixture(build, setup, teardown);
+    tcase_add_checked_fixture(build, setup, test_tmpdir_remove);
     tcase_add_test(build, test_builder_matches_loaded_model);
     tcase_add_test(build, test_builder_errors);
     tcase_add_test(build, test_builder_oom);

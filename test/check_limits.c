@@ -647,34 +647,11 @@ END_TEST
 
 /* ---- external data ---- */
 
-static char tmpdir[256];
-
-static void tmp_setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/nn_limits_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static _Thread_local char buf[4][512];
-    static _Thread_local int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static void tmp_setup(void) { test_tmpdir_make("nn_limits"); }
 
 static void write_file(const char *name, const void *data, size_t n)
 {
-    FILE *f = fopen(tmp_path(name), "wb");
+    FILE *f = fopen(test_tmp_path(name), "wb");
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fwrite(data, 1, n, f), n);
     fclose(f);
@@ -717,7 +694,7 @@ static void expect_external(const char *location, const char *offset, const char
 {
     write_external_model("m.onnx", 1, location, offset, length);
     nn_model *m = (nn_model *)1;
-    nn_status st = nn_model_load(tmp_path("m.onnx"), NULL, &m);
+    nn_status st = nn_model_load(test_tmp_path("m.onnx"), NULL, &m);
 #define S(x) ((x) ? (x) : "-")
     ck_assert_msg(st == want, "%s/%s/%s: got %d, want %d: %s", S(location), S(offset), S(length), (int)st, (int)want,
                   nn_last_error());
@@ -734,11 +711,11 @@ START_TEST(test_external_data)
 {
     float w[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     write_file("data.bin", w, sizeof w);
-    ck_assert_int_eq(mkdir(tmp_path("sub"), 0700), 0);
-    ck_assert_int_eq(mkfifo(tmp_path("fifo"), 0600), 0);
-    ck_assert_int_eq(symlink("/etc/hostname", tmp_path("out_link")), 0);
-    ck_assert_int_eq(symlink("/dev/zero", tmp_path("zero_link")), 0);
-    ck_assert_int_eq(symlink("data.bin", tmp_path("in_link")), 0);
+    ck_assert_int_eq(mkdir(test_tmp_path("sub"), 0700), 0);
+    ck_assert_int_eq(mkfifo(test_tmp_path("fifo"), 0600), 0);
+    ck_assert_int_eq(symlink("/etc/hostname", test_tmp_path("out_link")), 0);
+    ck_assert_int_eq(symlink("/dev/zero", test_tmp_path("zero_link")), 0);
+    ck_assert_int_eq(symlink("data.bin", test_tmp_path("in_link")), 0);
 
     expect_external("data.bin", NULL, NULL, NN_OK, "");
     expect_external("data.bin", "8", "24", NN_OK, "");
@@ -767,10 +744,10 @@ START_TEST(test_external_data)
     opts(&o);
     o.max_model_bytes = 7 * 24;
     nn_model *m;
-    ck_assert_nn(nn_model_load(tmp_path("alias.onnx"), &o, &m), NN_E_LIMIT);
+    ck_assert_nn(nn_model_load(test_tmp_path("alias.onnx"), &o, &m), NN_E_LIMIT);
     ck_assert(strstr(nn_last_error(), "max_model_bytes") != NULL);
     o.max_model_bytes = 8 * 24 + 4096;
-    ck_assert_ok(nn_model_load(tmp_path("alias.onnx"), &o, &m));
+    ck_assert_ok(nn_model_load(test_tmp_path("alias.onnx"), &o, &m));
     nn_model_free(m);
 }
 END_TEST
@@ -778,33 +755,33 @@ END_TEST
 /* Model, image and weights paths that are FIFOs or devices: an error, never a hang. */
 START_TEST(test_special_files)
 {
-    ck_assert_int_eq(mkfifo(tmp_path("model.onnx"), 0600), 0);
+    ck_assert_int_eq(mkfifo(test_tmp_path("model.onnx"), 0600), 0);
     nn_model *m;
-    ck_assert_nn(nn_model_load(tmp_path("model.onnx"), NULL, &m), NN_E_IO);
+    ck_assert_nn(nn_model_load(test_tmp_path("model.onnx"), NULL, &m), NN_E_IO);
     ck_assert(strstr(nn_last_error(), "not a regular file") != NULL);
     ck_assert_nn(nn_model_load("/dev/zero", NULL, &m), NN_E_IO);
     nn_image *im;
-    ck_assert_nn(nn_image_load(tmp_path("model.onnx"), NULL, &im), NN_E_IO);
+    ck_assert_nn(nn_image_load(test_tmp_path("model.onnx"), NULL, &im), NN_E_IO);
     ck_assert_nn(nn_image_load("/dev/urandom", NULL, &im), NN_E_IO);
     nn_tensor *t;
-    ck_assert_nn(nn_tensor_read_file(tmp_path("model.onnx"), &t), NN_E_IO);
+    ck_assert_nn(nn_tensor_read_file(test_tmp_path("model.onnx"), &t), NN_E_IO);
     /* darknet weights and labels */
     const char *cfg = "[net]\nwidth=2\nheight=2\nchannels=1\n[convolutional]\nfilters=1\nsize=1\nactivation=linear\n";
     write_file("d.cfg", cfg, strlen(cfg));
-    ck_assert_int_eq(mkfifo(tmp_path("d.weights"), 0600), 0);
-    ck_assert_nn(nn_model_load(tmp_path("d.cfg"), NULL, &m), NN_E_IO);
+    ck_assert_int_eq(mkfifo(test_tmp_path("d.weights"), 0600), 0);
+    ck_assert_nn(nn_model_load(test_tmp_path("d.cfg"), NULL, &m), NN_E_IO);
     ck_assert(strstr(nn_last_error(), "not a regular file") != NULL);
-    unlink(tmp_path("d.weights"));
+    unlink(test_tmp_path("d.weights"));
     float w[2] = {0.5f, 2.0f};
     int32_t hdr[5] = {0, 2, 0, 0, 0};
-    FILE *f = fopen(tmp_path("d.weights"), "wb");
+    FILE *f = fopen(test_tmp_path("d.weights"), "wb");
     fwrite(hdr, 4, 5, f);
     fwrite(w, 4, 2, f);
     fclose(f);
-    ck_assert_int_eq(mkfifo(tmp_path("d.names"), 0600), 0);
-    ck_assert_nn(nn_model_load(tmp_path("d.cfg"), NULL, &m), NN_E_IO);
-    unlink(tmp_path("d.names"));
-    ck_assert_ok(nn_model_load(tmp_path("d.cfg"), NULL, &m));
+    ck_assert_int_eq(mkfifo(test_tmp_path("d.names"), 0600), 0);
+    ck_assert_nn(nn_model_load(test_tmp_path("d.cfg"), NULL, &m), NN_E_IO);
+    unlink(test_tmp_path("d.names"));
+    ck_assert_ok(nn_model_load(test_tmp_path("d.cfg"), NULL, &m));
     nn_model_free(m);
 }
 END_TEST
@@ -824,7 +801,7 @@ START_TEST(test_darknet_limits)
     write_file("h.cfg", hcfg, strlen(hcfg));
     int32_t hdr[5] = {INT32_MAX, INT32_MAX, 0, 0, 0};
     write_file("h.weights", hdr, sizeof hdr);
-    ck_assert_nn(nn_model_load(tmp_path("h.cfg"), NULL, &m), NN_E_INVALID_MODEL);
+    ck_assert_nn(nn_model_load(test_tmp_path("h.cfg"), NULL, &m), NN_E_INVALID_MODEL);
 }
 END_TEST
 
@@ -1039,7 +1016,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_set_param_after_run);
     suite_add_tcase(s, tc);
     TCase *files = tcase_create("files");
-    tcase_add_checked_fixture(files, tmp_setup, tmp_teardown);
+    tcase_add_checked_fixture(files, tmp_setup, test_tmpdir_remove);
     tcase_add_test(files, test_external_data);
     tcase_add_test(files, test_special_files);
     tcase_add_test(files, test_darknet_limits);

@@ -76,12 +76,11 @@ static nn_status run_zeros(nn_model *m)
     return st;
 }
 
-static nn_status try_onnx(const uint8_t *data, size_t size)
+/* Load with `o` (no model handed out on failure), then run on zeros. */
+static nn_status load_and_run(const uint8_t *data, size_t size, const nn_load_options *o)
 {
-    nn_load_options o;
-    fuzz_load_options(&o);
     nn_model *m = (nn_model *)1;
-    nn_status st = nn_model_load_memory(data, size, &o, &m);
+    nn_status st = nn_model_load_memory(data, size, o, &m);
     if (st != NN_OK) {
         ck_assert_ptr_null(m);
         return st;
@@ -89,6 +88,13 @@ static nn_status try_onnx(const uint8_t *data, size_t size)
     st = run_zeros(m);
     nn_model_free(m);
     return st;
+}
+
+static nn_status try_onnx(const uint8_t *data, size_t size)
+{
+    nn_load_options o;
+    fuzz_load_options(&o);
+    return load_and_run(data, size, &o);
 }
 
 static nn_status try_darknet(const uint8_t *data, size_t size)
@@ -107,16 +113,9 @@ static nn_status try_darknet(const uint8_t *data, size_t size)
         close(fd);
         o.weights_path = path;
     }
-    nn_model *m = (nn_model *)1;
-    nn_status st = nn_model_load_memory(data, cfg_len, &o, &m);
+    nn_status st = load_and_run(data, cfg_len, &o);
     if (nul)
         unlink(path);
-    if (st != NN_OK) {
-        ck_assert_ptr_null(m);
-        return st;
-    }
-    st = run_zeros(m);
-    nn_model_free(m);
     return st;
 }
 

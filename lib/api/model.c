@@ -1,13 +1,11 @@
 /* model.c — public model calls: load (format dispatch), free, introspection. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "api/model.h"
+#include "core/file.h"
 #include "exec/plan.h"
 #include "frontends/darknet/darknet_import.h"
 #include "frontends/onnx/onnx_import.h"
@@ -88,8 +86,12 @@ static nn_status resolve_options(const nn_load_options *in, nn_load_options *out
 nn_status nni_model_finish(nn_model *m)
 {
     nn_status st = nni_graph_compile(&m->graph);
-    if (st == NN_OK)
-        st = nni_memo_create(&m->memo);
+    return st == NN_OK ? nni_model_index(m) : st;
+}
+
+nn_status nni_model_index(nn_model *m)
+{
+    nn_status st = nni_memo_create(&m->memo);
     if (st != NN_OK)
         return st;
     m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
@@ -200,53 +202,44 @@ NN_API nn_status nn_model_load(const char *path, const nn_load_options *options,
     nn_status st = resolve_options(options, &opts);
     if (st != NN_OK)
         return st;
-    /*
-     * The file is mapped, not read: parsing touches only the pages that hold
-     * the graph's structure, and the weights are read (pread) straight into
-     * their tensors, so they are in memory once. A file that cannot be
-     * mapped is read into memory instead.
-     */
-    uint8_t *bytes = NULL, *mapped = NULL;
-    size_t size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the open */
-    struct stat sb;
-    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-        (uint64_t)sb.st_size <= opts.max_model_bytes && (uint64_t)sb.st_size <= SIZE_MAX) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p != MAP_FAILED) {
-            mapped = p;
-            size = (size_t)sb.st_size;
-        }
-    }
-    if (!mapped) {
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-        if ((st = nni_read_file(path, opts.max_model_bytes, &bytes, &size)) != NN_OK)
-            return nni_error_prefix(st, "loading '%s'", path);
-    }
     /* the model's folder, for external data */
     char *dir = nni_strdup(path);
-    if (!dir) {
-        if (mapped) {
-            munmap(mapped, size);
-            close(fd);
-        }
-        nni_free(bytes);
+    if (!dir)
         return nni_error(NN_E_NOMEM, "loading '%s': out of memory", path);
-    }
     char *slash = strrchr(dir, '/');
     if (slash)
         slash == dir ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
     else
         strcpy(dir, ".");
-    st = load_bytes(mapped ? mapped : bytes, size, path, dir, fd, &opts, out);
-    nni_free(dir);
-    if (mapped) {
-        munmap(mapped, size);
-        close(fd);
+    /*
+     * The file is mapped, not read: parsing touches only the pages that hold
+     * the graph's structure, and the weights are read (pread) straight into
+     * their tensors, so they are in memory once. A file that cannot be
+     * mapped (empty, over the size limit) goes through nni_read_file.
+     */
+    uint8_t *bytes = NULL;
+    void *mapped = MAP_FAILED;
+    size_t size = 0;
+    FILE *f = NULL;
+    uint64_t len = 0;
+    st = nni_open_regular(path, "file", &f, &len);
+    if (st == NN_OK && len > 0 && len <= opts.max_model_bytes && len <= SIZE_MAX) {
+        size = (size_t)len;
+        mapped = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
     }
+    if (st == NN_OK && mapped == MAP_FAILED) {
+        fclose(f);
+        f = NULL;
+        st = nni_read_file(path, opts.max_model_bytes, &bytes, &size);
+    }
+    if (st == NN_OK)
+        st = load_bytes(bytes ? bytes : mapped, size, path, dir, f ? fileno(f) : -1, &opts, out);
+    if (mapped != MAP_FAILED)
+        munmap(mapped, size);
+    if (f)
+        fclose(f);
     nni_free(bytes);
+    nni_free(dir);
     if (st != NN_OK)
         return nni_error_prefix(st, "loading '%s'", path);
     return NN_OK;

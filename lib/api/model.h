@@ -17,6 +17,8 @@ struct nn_model {
 
 /** Compile an imported graph and build the layer and parameter lists. */
 nn_status nni_model_finish(nn_model *m);
+/** The memo and the layer and parameter lists of a model whose graph is compiled (nni_model_finish's second half). */
+nn_status nni_model_index(nn_model *m);
 /**
  * Rebuild the layer and parameter lists after the graph changed. The arrays
  * are sized for every node and value at load, so this cannot fail as long

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "api/model.h"
-#include "ops/op.h"
+#include "passes/compile.h"
 
 static nn_status dup_str(const char *s, char **out)
 {
@@ -50,7 +50,7 @@ static nn_status clone_attr(const nni_attr *s, nni_attr *d)
     if (s->t && (st = nni_tensor_clone(s->t, &d->t)) != NN_OK)
         return st;
     if (s->g) {
-        /* a subgraph (If branch): its nodes are prepared as they are copied */
+        /* a subgraph (If branch): If's prepare prepares its nodes */
         if (!(d->g = nni_malloc(sizeof *d->g)))
             return nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
         if ((st = clone_graph(s->g, d->g)) != NN_OK)
@@ -62,8 +62,8 @@ static nn_status clone_attr(const nni_attr *s, nni_attr *d)
     return NN_OK;
 }
 
-/* Copy a node's description; its parsed state comes from running prepare again. */
-static nn_status clone_node(const nni_graph *g, const nni_node *s, nni_node *d)
+/* Copy a node's description; its parsed state comes from nni_graph_prepare on the whole copy. */
+static nn_status clone_node(const nni_node *s, nni_node *d)
 {
     nn_status st;
     memset(d, 0, sizeof *d);
@@ -84,21 +84,6 @@ static nn_status clone_node(const nni_graph *g, const nni_node *s, nni_node *d)
         for (int32_t i = 0; i < s->n_attr; i++)
             if ((st = clone_attr(&s->attrs[i], &d->attrs[i])) != NN_OK)
                 return st;
-    }
-    if (!s->state || !d->op)
-        return NN_OK;
-    if (!(d->state = nni_calloc(1, d->op->state_size ? d->op->state_size : 1)))
-        return nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
-    if (d->op->prepare) {
-        nni_opctx c;
-        memset(&c, 0, sizeof c);
-        c.node = d;
-        c.state = d->state;
-        c.n_in = d->n_in;
-        c.n_out = d->n_out;
-        c.opset = g->opset;
-        if ((st = d->op->prepare(&c)) != NN_OK)
-            return nni_error_prefix(st, "nn_model_clone: node '%s'", d->name);
     }
     return NN_OK;
 }
@@ -148,7 +133,7 @@ static nn_status clone_graph(const nni_graph *s, nni_graph *d)
         d->cap_nodes = s->n_nodes;
         for (int32_t i = 0; i < s->n_nodes; i++) {
             d->n_nodes = i + 1;
-            if ((st = clone_node(s, &s->nodes[i], &d->nodes[i])) != NN_OK)
+            if ((st = clone_node(&s->nodes[i], &d->nodes[i])) != NN_OK)
                 return st;
         }
     }
@@ -178,16 +163,9 @@ NN_API nn_status nn_model_clone(const nn_model *model, nn_model **out)
     m->options = model->options;
     nn_status st = clone_graph(&model->graph, &m->graph);
     if (st == NN_OK)
-        st = nni_memo_create(&m->memo); /* derived constants are per model, never shared */
-    if (st == NN_OK) {
-        /* the layer and parameter lists, sized as nni_model_finish sizes them */
-        m->layers = nni_malloc((size_t)(m->graph.n_nodes ? m->graph.n_nodes : 1) * sizeof *m->layers);
-        m->params = nni_malloc((size_t)(m->graph.n_values ? m->graph.n_values : 1) * sizeof *m->params);
-        if (!m->layers || !m->params)
-            st = nni_error(NN_E_NOMEM, "nn_model_clone: out of memory");
-        else
-            nni_model_refresh(m);
-    }
+        st = nni_graph_prepare(&m->graph); /* the ops' parsed states, as at load */
+    if (st == NN_OK)
+        st = nni_model_index(m); /* a memo of its own: derived constants are never shared */
     if (st != NN_OK) {
         nn_model_free(m);
         return st;

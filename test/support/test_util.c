@@ -1,6 +1,8 @@
 /* test_util.c — helpers shared by the Check suites. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test_util.h"
 
@@ -24,6 +26,44 @@ uint8_t *test_read_file(const char *path, size_t *size)
     fclose(f);
     *size = (size_t)n;
     return buf;
+}
+
+static char tmpdir[256];
+
+const char *test_tmpdir_make(const char *prefix)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/%s_XXXXXX", prefix);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    return tmpdir;
+}
+
+void test_tmpdir_remove(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+const char *test_tmp_path(const char *name)
+{
+    static _Thread_local char buf[4][512];
+    static _Thread_local int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+int test_tmpdir_count(const char *needle)
+{
+    DIR *d = opendir(tmpdir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strstr(e->d_name, needle);
+    closedir(d);
+    return n;
 }
 
 int test_run_suite(Suite *s)

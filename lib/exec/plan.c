@@ -81,6 +81,11 @@ nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *c
     fill_ctx(&c, g, n, in, out, pool);
     c.fusion = fusion;
     c.memo = memo;
+    for (int32_t k = 0; memo && k < n->n_in && k < 32; k++) {
+        const nn_tensor *w = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
+        if (!w || !in[k] || in[k]->data != w->data)
+            c.varying_in |= 1u << k;
+    }
     if (scratch) {
         c.scratch = scratch;
         c.scratch_owner = scratch_owner;

@@ -151,32 +151,8 @@ static nn_status read_png(png_structp png, png_infop info, const nni_decode_opts
     return NN_OK;
 }
 
-/*
- * libpng allocates a chunk's declared length before reading it. Walk the
- * chunk list first: a chunk claiming more bytes than the file holds is a
- * corrupt file, not a reason to allocate (fuzz_png found a 1.6 GB claim).
- */
-static nn_status check_chunk_lengths(const uint8_t *data, size_t size)
-{
-    size_t pos = 8; /* after the signature */
-    while (pos + 8 <= size) {
-        uint32_t len = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 | (uint32_t)data[pos + 2] << 8 |
-                       (uint32_t)data[pos + 3];
-        if ((uint64_t)len + 12 > (uint64_t)(size - pos))
-            return nni_error(NN_E_PARSE, "truncated PNG: a chunk claims %u bytes, only %zu are left in the file", len,
-                             size - pos);
-        if (memcmp(data + pos + 4, "IEND", 4) == 0)
-            break;
-        pos += (size_t)len + 12;
-    }
-    return NN_OK;
-}
-
 nn_status nni_png_decode(const uint8_t *data, size_t size, const nni_decode_opts *opts, nn_image **out)
 {
-    nn_status chunk_st = check_chunk_lengths(data, size);
-    if (chunk_st != NN_OK)
-        return chunk_st;
     png_ctx *c = nni_calloc(1, sizeof *c);
     if (!c)
         return nni_error(NN_E_NOMEM, "cannot allocate a PNG decoder");

@@ -361,7 +361,7 @@ static void set_chunks(conv_plan *p, int64_t n)
 /*
  * Winograd F(4x4, 3x3) for 3x3 stride-1 undilated single-group convolutions
  * with enough channels and tiles to keep its GEMMs efficient (below that,
- * im2col wins). Needs the model's memo for the transformed filters.
+ * im2col wins). Needs the model's memo for the transformed filters, so W must be a model constant.
  */
 static bool g_no_fast_paths; /* test hook */
 
@@ -371,7 +371,8 @@ static bool use_winograd(const nni_opctx *c, const conv_shape *sh)
 {
     const conv_state *s = c->state;
     const nni_conv_geom *g = &sh->g;
-    if (!c->memo || g_no_fast_paths || s->group != 1 || g->nd != 2 || !nni_winograd_supported())
+    if (!c->memo || (c->varying_in & 2) || g_no_fast_paths || s->group != 1 || g->nd != 2 ||
+        !nni_winograd_supported())
         return false;
     for (int32_t d = 0; d < 2; d++)
         if (g->kernel[d] != 3 || g->stride[d] != 1 || g->dil[d] != 1)
@@ -435,7 +436,7 @@ static nn_status winograd_run(nni_opctx *c, const conv_shape *sh, const float *b
 static bool use_transposed(const nni_opctx *c, const conv_shape *sh)
 {
     const conv_state *s = c->state;
-    return c->memo && !g_no_fast_paths && s->group == 1 && sh->yvol <= 64 && sh->yvol % 48 != 0 && sh->M >= 96 && sh->C * sh->kvol >= 64;
+    return c->memo && !(c->varying_in & 2) && !g_no_fast_paths && s->group == 1 && sh->yvol <= 64 && sh->yvol % 48 != 0 && sh->M >= 96 && sh->C * sh->kvol >= 64;
 }
 
 typedef struct {

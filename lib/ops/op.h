@@ -73,6 +73,10 @@ typedef struct nni_opctx {
     /* The model's memo of derived constants (exec/memo.h), for ops that keep
      * transformed weights; NULL when there is none (planning, training). */
     nni_memo *memo;
+    /* Bit k: input k is not one of the model's constants (it is fed or
+     * computed per run, so its buffer's contents change): the memo, keyed by
+     * buffer, must not derive from it. */
+    uint32_t varying_in;
     /* Scratch memory valid during run; grows on demand. NULL on failure. */
     void *(*scratch)(struct nni_opctx *c, size_t bytes);
     void *scratch_owner;

@@ -13,6 +13,7 @@
 
 #include "frontends/onnx/onnx_scan.h"
 #include "frontends/onnx/onnx_internal.h"
+#include "frontends/onnx/onnx_wire.h"
 
 /* protobuf's own default recursion limit; ONNX needs 6 levels plus 3 per subgraph */
 #define MAX_MESSAGE_DEPTH 100
@@ -29,20 +30,6 @@ typedef struct scan {
     uint64_t nodes;        /* in every graph, subgraphs included */
     int max_graph_depth;   /* deepest subgraph nesting seen */
 } scan;
-
-static bool read_varint(const uint8_t *p, size_t n, size_t *pos, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64 && *pos < n; shift += 7) {
-        uint8_t b = p[(*pos)++];
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
 
 static size_t scalar_size(ProtobufCType t)
 {
@@ -78,38 +65,14 @@ static nn_status scan_message(scan *s, const ProtobufCMessageDescriptor *d, cons
                          s->opts->max_nodes);
     size_t pos = 0;
     while (pos < n) {
-        uint64_t tag, len = 0;
-        if (!read_varint(p, n, &pos, &tag))
+        nni_pb_field fld;
+        if (!nni_pb_field_next(p, n, &pos, &fld))
             return parse_error();
-        uint32_t wire = (uint32_t)(tag & 7);
-        uint64_t number = tag >> 3;
+        uint32_t wire = (uint32_t)(fld.tag & 7);
+        uint64_t number = fld.tag >> 3;
         const ProtobufCFieldDescriptor *f =
             number && number <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)number) : NULL;
-        size_t start = pos;
-        switch (wire) {
-        case 0:
-            if (!read_varint(p, n, &pos, &len))
-                return parse_error();
-            break;
-        case 1:
-            if (n - pos < 8)
-                return parse_error();
-            pos += 8;
-            break;
-        case 5:
-            if (n - pos < 4)
-                return parse_error();
-            pos += 4;
-            break;
-        case 2:
-            if (!read_varint(p, n, &pos, &len) || len > n - pos)
-                return parse_error();
-            start = pos;
-            pos += (size_t)len;
-            break;
-        default:
-            return parse_error(); /* groups (3, 4) and invalid wire types: protobuf-c refuses them too */
-        }
+        size_t start = fld.value, len = fld.len;
         if (!f) {
             s->memory += UNKNOWN_FIELD_COST + (pos - start);
             continue;
@@ -120,7 +83,7 @@ static nn_status scan_message(scan *s, const ProtobufCMessageDescriptor *d, cons
                 return parse_error();
             const ProtobufCMessageDescriptor *sub = f->descriptor;
             s->memory += sub->sizeof_message + (repeated ? sizeof(void *) : 0);
-            nn_status st = scan_message(s, sub, p + start, (size_t)len, depth + 1,
+            nn_status st = scan_message(s, sub, p + start, len, depth + 1,
                                         graph_depth + (sub == &onnx__graph_proto__descriptor &&
                                                        d != &onnx__model_proto__descriptor));
             if (st != NN_OK)

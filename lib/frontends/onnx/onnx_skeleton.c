@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "frontends/onnx/onnx_skeleton.h"
+#include "frontends/onnx/onnx_wire.h"
 
 typedef struct {
     uint8_t *p;
@@ -59,20 +60,6 @@ static void ob_varint(obuf *b, uint64_t v)
     ob_put(b, t, n);
 }
 
-static bool get_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64 && *at < n; shift += 7) {
-        uint8_t c = p[(*at)++];
-        r |= (uint64_t)(c & 0x7F) << shift;
-        if (!(c & 0x80)) {
-            *v = r;
-            return true;
-        }
-    }
-    return false;
-}
-
 typedef struct {
     const uint8_t *base;  /* the whole model, for payload offsets */
     nni_onnx_payload *spans;
@@ -110,40 +97,13 @@ static void rewrite(walk *w, const uint8_t *p, size_t n, int level, obuf *out)
     }
     while (at < n && !w->bad && !w->oom) {
         const size_t start = at;
-        uint64_t tag, len = 0;
-        if (!get_varint(p, n, &at, &tag) || (tag >> 3) == 0) {
+        nni_pb_field f;
+        if (!nni_pb_field_next(p, n, &at, &f) || (f.tag >> 3) == 0) {
             w->bad = true;
             return;
         }
-        const uint64_t field = tag >> 3, wt = tag & 7;
-        switch (wt) {
-        case 0: {
-            uint64_t v;
-            if (!get_varint(p, n, &at, &v))
-                w->bad = true;
-            break;
-        }
-        case 1:
-            if (n - at < 8)
-                w->bad = true;
-            at += 8;
-            break;
-        case 5:
-            if (n - at < 4)
-                w->bad = true;
-            at += 4;
-            break;
-        case 2:
-            if (!get_varint(p, n, &at, &len) || len > n - at)
-                w->bad = true;
-            break;
-        default: /* groups */
-            w->bad = true;
-            break;
-        }
-        if (w->bad)
-            return;
-        const uint8_t *body = p + at;
+        const uint64_t tag = f.tag, field = tag >> 3, wt = tag & 7;
+        const uint8_t *body = p + f.value;
         bool descend = wt == 2 && ((level == L_MODEL && field == 7) || (level == L_GRAPH && field == 5));
         bool cut = wt == 2 && level == L_TENSOR && field == 9;
         if (level == L_MODEL && field == 7) {
@@ -155,14 +115,13 @@ static void rewrite(walk *w, const uint8_t *p, size_t n, int level, obuf *out)
         }
         if (descend) {
             obuf sub = {0};
-            rewrite(w, body, (size_t)len, level + 1, &sub);
+            rewrite(w, body, f.len, level + 1, &sub);
             if (sub.oom)
                 w->oom = true;
             ob_varint(out, tag);
             ob_varint(out, sub.n);
             ob_put(out, sub.p, sub.n);
             nni_free(sub.p);
-            at += (size_t)len;
         } else if (cut) {
             if (seen_raw) {
                 w->bad = true;
@@ -171,14 +130,11 @@ static void rewrite(walk *w, const uint8_t *p, size_t n, int level, obuf *out)
             seen_raw = true;
             nni_onnx_payload *s = &w->spans[w->n - 1];
             s->offset = (uint64_t)(body - w->base);
-            s->len = (uint64_t)len;
+            s->len = (uint64_t)f.len;
             s->present = true;
             ob_varint(out, tag);
             ob_varint(out, 0);
-            at += (size_t)len;
         } else {
-            if (wt == 2)
-                at += (size_t)len;
             ob_put(out, p + start, at - start);
         }
     }

@@ -18,12 +18,10 @@ static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static nn_status copy_backward(nni_gradctx *g)
 {
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     if (nni_tensor_count(dy) != nni_tensor_count(dx))
         return nni_error(NN_E_SHAPE, "output gradient and input differ in size");
@@ -36,12 +34,10 @@ nn_status nni_grad_unsqueeze(nni_gradctx *g) { return copy_backward(g); }
 
 nn_status nni_grad_expand(nni_gradctx *g)
 {
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     return nni_grad_reduce_to(dy, dx, 1.0f);
 }
@@ -188,12 +184,10 @@ static void slice_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_slice(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     int64_t start[NN_MAX_RANK], step[NN_MAX_RANK], in_str[NN_MAX_RANK];
@@ -219,12 +213,10 @@ nn_status nni_grad_slice(nni_gradctx *g)
 nn_status nni_grad_transpose(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     int64_t perm[NN_MAX_RANK], dy_str[NN_MAX_RANK], str[NN_MAX_RANK];
@@ -283,12 +275,10 @@ static void pad_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_pad(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     int64_t pb[NN_MAX_RANK], pe[NN_MAX_RANK], strides[NN_MAX_RANK];
@@ -347,12 +337,10 @@ static void gather_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_gather(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0], *idx = c->in[1];
     int32_t axis;

@@ -28,6 +28,9 @@ nn_status nni_grad_check_f32(const nni_gradctx *g);
  */
 nn_status nni_grad_unary(nni_gradctx *g, const nn_tensor **dy, nn_tensor **dx);
 
+/** dX += dY for ops that keep the elements and change only the shape or the type (Identity, Reshape, Squeeze...). */
+nn_status nni_grad_passthrough(nni_gradctx *g);
+
 /** Scratch memory through the forward context (once per backward call); NULL on failure. */
 void *nni_grad_scratch(nni_gradctx *g, size_t bytes);
 

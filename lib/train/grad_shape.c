@@ -16,7 +16,7 @@ static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* ---- same elements, new shape ---- */
 
-static nn_status copy_backward(nni_gradctx *g)
+nn_status nni_grad_passthrough(nni_gradctx *g)
 {
     const nn_tensor *dy;
     nn_tensor *dx;
@@ -28,9 +28,6 @@ static nn_status copy_backward(nni_gradctx *g)
     nni_grad_accumulate(g->fwd.pool, dx->data, dy->data, nni_tensor_count(dx));
     return NN_OK;
 }
-
-nn_status nni_grad_squeeze(nni_gradctx *g) { return copy_backward(g); }
-nn_status nni_grad_unsqueeze(nni_gradctx *g) { return copy_backward(g); }
 
 nn_status nni_grad_expand(nni_gradctx *g)
 {
@@ -197,7 +194,7 @@ nn_status nni_grad_slice(nni_gradctx *g)
     if (nni_tensor_count(dy) == 0)
         return NN_OK;
     if (x->rank == 0)
-        return copy_backward(g);
+        return nni_grad_passthrough(g);
     nni_row_strides(x->rank, x->dims, in_str);
     for (int32_t a = 0; a < x->rank; a++) {
         j.base += start[a] * in_str[a];
@@ -288,7 +285,7 @@ nn_status nni_grad_pad(nni_gradctx *g)
     if (nni_tensor_count(dy) == 0 || nni_tensor_count(x) == 0)
         return NN_OK;
     if (x->rank == 0)
-        return copy_backward(g);
+        return nni_grad_passthrough(g);
     int64_t total = 0, *map[NN_MAX_RANK];
     for (int32_t a = 0; a < x->rank; a++)
         total += dy->dims[a];

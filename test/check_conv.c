@@ -13,6 +13,7 @@
 #include "kernels/sgemm.h"
 #include "kernels/winograd.h"
 #include "ops/op.h"
+#include "op_attrs.h"
 #include "test_util.h"
 
 /* ---- helpers ---- */
@@ -44,70 +45,8 @@ static nn_tensor *new_tensor(int32_t rank, const int64_t *dims, bool random)
     return t;
 }
 
-typedef struct {
-    void *buf;
-    size_t cap;
-} test_scratch;
-
-static void *scratch_fn(nni_opctx *c, size_t bytes)
-{
-    test_scratch *s = c->scratch_owner;
-    if (bytes > s->cap) {
-        nni_free_aligned(s->buf);
-        s->buf = nni_malloc_aligned(bytes);
-        s->cap = s->buf ? bytes : 0;
-    }
-    return s->buf;
-}
-
-/* Attributes under construction for one node. */
-typedef struct {
-    nni_attr a[16];
-    int32_t n;
-    int64_t ints[16][16];
-} attrs;
-
-static void attr_ints(attrs *at, const char *name, int32_t n, const int64_t *v)
-{
-    nni_attr *a = &at->a[at->n];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_INTS;
-    memcpy(at->ints[at->n], v, (size_t)n * sizeof(int64_t));
-    a->ints = at->ints[at->n];
-    a->n = (size_t)n;
-    at->n++;
-}
-
-static void attr_int(attrs *at, const char *name, int64_t v)
-{
-    nni_attr *a = &at->a[at->n++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_INT;
-    a->i = v;
-}
-
-static void attr_float(attrs *at, const char *name, float v)
-{
-    nni_attr *a = &at->a[at->n++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_FLOAT;
-    a->f = v;
-}
-
-static void attr_string(attrs *at, const char *name, const char *v)
-{
-    nni_attr *a = &at->a[at->n++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_STRING;
-    a->s = (char *)v;
-}
-
 /* prepare + infer + run one op; *out gets a new tensor on success. */
-static nn_status run_op(const char *op, attrs *at, nn_tensor **in, int32_t n_in, nni_pool *pool, int64_t opset,
+static nn_status run_op(const char *op, test_attrs *at, nn_tensor **in, int32_t n_in, nni_pool *pool, int64_t opset,
                         nn_tensor **out)
 {
     const nni_op_desc *d = nni_op_find(op);
@@ -122,7 +61,7 @@ static nn_status run_op(const char *op, attrs *at, nn_tensor **in, int32_t n_in,
     nn_tensor *y = calloc(1, sizeof *y);
     test_scratch sc = {0};
     nni_opctx c = {.node = &node, .n_in = n_in, .n_out = 1, .in = in, .out = &y, .pool = pool, .opset = opset,
-                   .scratch = scratch_fn, .scratch_owner = &sc};
+                   .scratch = test_scratch_fn, .scratch_owner = &sc};
     c.state = calloc(1, d->state_size ? d->state_size : 1);
     nn_status st = d->prepare ? d->prepare(&c) : NN_OK;
     if (st == NN_OK)
@@ -343,27 +282,27 @@ static void check_conv_case(const conv_case *cc, nni_pool *pool)
         xd[2 + d] = cc->in[d], wd[2 + d] = cc->k[d];
     nn_tensor *x = new_tensor(cc->nd + 2, xd, true), *w = new_tensor(cc->nd + 2, wd, true);
     nn_tensor *b = cc->bias ? new_tensor(1, bd, true) : NULL;
-    attrs at = {.n = 0};
+    test_attrs at = {.n = 0};
     int64_t v[6];
     if (rnd() % 2) {
         for (int d = 0; d < cc->nd; d++)
             v[d] = cc->k[d];
-        attr_ints(&at, "kernel_shape", cc->nd, v);
+        test_attr_ints(&at, "kernel_shape", cc->nd, v);
     }
     for (int d = 0; d < cc->nd; d++)
         v[d] = cc->stride[d];
-    attr_ints(&at, "strides", cc->nd, v);
+    test_attr_ints(&at, "strides", cc->nd, v);
     for (int d = 0; d < cc->nd; d++)
         v[d] = cc->dil[d];
-    attr_ints(&at, "dilations", cc->nd, v);
+    test_attr_ints(&at, "dilations", cc->nd, v);
     if (cc->auto_pad == 0) {
         for (int d = 0; d < cc->nd; d++)
             v[d] = cc->pb[d], v[cc->nd + d] = cc->pe[d];
-        attr_ints(&at, "pads", 2 * cc->nd, v);
+        test_attr_ints(&at, "pads", 2 * cc->nd, v);
     } else {
-        attr_string(&at, "auto_pad", pad_names[cc->auto_pad]);
+        test_attr_string(&at, "auto_pad", pad_names[cc->auto_pad]);
     }
-    attr_int(&at, "group", cc->group);
+    test_attr_int(&at, "group", cc->group);
     nn_tensor *in[3] = {x, w, b};
     nn_tensor *y = NULL;
     ck_assert_ok(run_op("Conv", &at, in, cc->bias ? 3 : 2, pool, 13, &y));
@@ -478,23 +417,23 @@ START_TEST(test_conv_bad_attributes)
     int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3};
     nn_tensor *x = new_tensor(4, xd, true), *w = new_tensor(4, wd, true);
     nn_tensor *in[2] = {x, w}, *y = NULL;
-    attrs at = {.n = 0};
+    test_attrs at = {.n = 0};
     int64_t zero[2] = {0, 1};
-    attr_ints(&at, "strides", 2, zero);
+    test_attr_ints(&at, "strides", 2, zero);
     ck_assert_nn(run_op("Conv", &at, in, 2, NULL, 13, &y), NN_E_INVALID_MODEL);
     at.n = 0;
-    attr_string(&at, "auto_pad", "SAME");
+    test_attr_string(&at, "auto_pad", "SAME");
     ck_assert_nn(run_op("Conv", &at, in, 2, NULL, 13, &y), NN_E_INVALID_MODEL);
     at.n = 0;
-    attr_int(&at, "group", 2); /* W has 2 input channels, X/group has 1 */
+    test_attr_int(&at, "group", 2); /* W has 2 input channels, X/group has 1 */
     ck_assert_nn(run_op("Conv", &at, in, 2, NULL, 13, &y), NN_E_SHAPE);
     at.n = 0;
     int64_t big[2] = {4, 4};
-    attr_ints(&at, "kernel_shape", 2, big);
+    test_attr_ints(&at, "kernel_shape", 2, big);
     ck_assert_nn(run_op("Conv", &at, in, 2, NULL, 13, &y), NN_E_SHAPE);
     at.n = 0;
     int64_t dil[2] = {3, 3}; /* effective kernel 7 > 5 */
-    attr_ints(&at, "dilations", 2, dil);
+    test_attr_ints(&at, "dilations", 2, dil);
     ck_assert_nn(run_op("Conv", &at, in, 2, NULL, 13, &y), NN_E_SHAPE);
     free_tensor(x), free_tensor(w);
 }
@@ -540,29 +479,29 @@ static void check_convt_case(const convt_case *tc, nni_pool *pool)
     }
     nn_tensor *x = new_tensor(tc->nd + 2, xd, true), *w = new_tensor(tc->nd + 2, wd, true);
     nn_tensor *b = tc->bias ? new_tensor(1, bd, true) : NULL;
-    attrs at = {.n = 0};
+    test_attrs at = {.n = 0};
     int64_t v[6];
     for (int d = 0; d < tc->nd; d++)
         v[d] = tc->stride[d];
-    attr_ints(&at, "strides", tc->nd, v);
+    test_attr_ints(&at, "strides", tc->nd, v);
     for (int d = 0; d < tc->nd; d++)
         v[d] = tc->dil[d];
-    attr_ints(&at, "dilations", tc->nd, v);
+    test_attr_ints(&at, "dilations", tc->nd, v);
     for (int d = 0; d < tc->nd; d++)
         v[d] = tc->outpad[d];
-    attr_ints(&at, "output_padding", tc->nd, v);
+    test_attr_ints(&at, "output_padding", tc->nd, v);
     if (tc->mode == 0) {
         for (int d = 0; d < tc->nd; d++)
             v[d] = tc->pb[d], v[tc->nd + d] = tc->pe[d];
-        attr_ints(&at, "pads", 2 * tc->nd, v);
+        test_attr_ints(&at, "pads", 2 * tc->nd, v);
     } else if (tc->mode == 1) {
         for (int d = 0; d < tc->nd; d++)
             v[d] = tc->outshape[d];
-        attr_ints(&at, "output_shape", tc->nd, v);
+        test_attr_ints(&at, "output_shape", tc->nd, v);
     } else {
-        attr_string(&at, "auto_pad", tc->mode == 2 ? "SAME_UPPER" : tc->mode == 3 ? "SAME_LOWER" : "VALID");
+        test_attr_string(&at, "auto_pad", tc->mode == 2 ? "SAME_UPPER" : tc->mode == 3 ? "SAME_LOWER" : "VALID");
     }
-    attr_int(&at, "group", tc->group);
+    test_attr_int(&at, "group", tc->group);
     nn_tensor *ins[3] = {x, w, b}, *y = NULL;
     ck_assert_ok(run_op("ConvTranspose", &at, ins, tc->bias ? 3 : 2, pool, 13, &y));
     int64_t ivol = in[0] * in[1] * in[2], ovol = out[0] * out[1] * out[2], kvol = k[0] * k[1] * k[2];
@@ -655,11 +594,11 @@ START_TEST(test_gemm_broadcast_c)
             cd[0] = rnd() % 2 ? N : 1;
         nn_tensor *a = new_tensor(2, ad, true), *b = new_tensor(2, bd, true);
         nn_tensor *cc = crank == 3 ? NULL : new_tensor(crank, cd, true);
-        attrs at = {.n = 0};
-        attr_float(&at, "alpha", alpha);
-        attr_float(&at, "beta", beta);
-        attr_int(&at, "transA", ta);
-        attr_int(&at, "transB", tb);
+        test_attrs at = {.n = 0};
+        test_attr_float(&at, "alpha", alpha);
+        test_attr_float(&at, "beta", beta);
+        test_attr_int(&at, "transA", ta);
+        test_attr_int(&at, "transB", tb);
         nn_tensor *in[3] = {a, b, cc}, *y = NULL;
         ck_assert_ok(run_op("Gemm", &at, in, cc ? 3 : 2, iter % 2 ? pool : NULL, 13, &y));
         double *want = malloc(sizeof(double) * (size_t)(M * N));
@@ -685,9 +624,9 @@ START_TEST(test_gemm_broadcast_c)
     int64_t ad[2] = {3, 4}, bd[2] = {4, 5}, cd[1] = {5};
     nn_tensor *a = new_tensor(2, ad, true), *b = new_tensor(2, bd, true), *cc = new_tensor(1, cd, true);
     nn_tensor *in[3] = {a, b, cc}, *y = NULL;
-    attrs at = {.n = 0};
+    test_attrs at = {.n = 0};
     ck_assert_nn(run_op("Gemm", &at, in, 3, NULL, 6, &y), NN_E_SHAPE);
-    attr_int(&at, "broadcast", 1);
+    test_attr_int(&at, "broadcast", 1);
     ck_assert_ok(run_op("Gemm", &at, in, 3, NULL, 6, &y));
     free_tensor(y);
     free_tensor(a), free_tensor(b), free_tensor(cc);
@@ -724,7 +663,7 @@ START_TEST(test_matmul_broadcast)
             bd[rb - 2] = K, bd[rb - 1] = N;
         nn_tensor *a = new_tensor(ra, ad, true), *b = new_tensor(rb, bd, true);
         nn_tensor *in[2] = {a, b}, *y = NULL;
-        attrs at = {.n = 0};
+        test_attrs at = {.n = 0};
         ck_assert_ok(run_op("MatMul", &at, in, 2, iter % 2 ? pool : NULL, 13, &y));
         /* reference: walk output batch index, map to operand batch index with broadcasting */
         int64_t ob[2] = {1, 1}, abd[2] = {1, 1}, bbd[2] = {1, 1};
@@ -758,7 +697,7 @@ START_TEST(test_matmul_broadcast)
     }
     int64_t ad[2] = {3, 4}, bd[2] = {5, 6};
     nn_tensor *a = new_tensor(2, ad, true), *b = new_tensor(2, bd, true), *in[2] = {a, b}, *y = NULL;
-    attrs at = {.n = 0};
+    test_attrs at = {.n = 0};
     ck_assert_nn(run_op("MatMul", &at, in, 2, NULL, 13, &y), NN_E_SHAPE);
     free_tensor(a), free_tensor(b);
     nni_pool_free(pool);

@@ -28,6 +28,7 @@
 #include "exec/pool.h"
 #include "frontends/onnx/onnx_import.h"
 #include "ops/op.h"
+#include "op_attrs.h"
 #include "test_util.h"
 #include "train/grad.h"
 
@@ -47,67 +48,6 @@ static uint32_t rnd(void)
 
 static float rnd_unit(void) { return (float)(rnd() % 2000001) / 1000000.0f - 1.0f; } /* [-1, 1] */
 
-typedef struct {
-    void *buf;
-    size_t cap;
-} test_scratch;
-
-static void *scratch_fn(nni_opctx *c, size_t bytes)
-{
-    test_scratch *s = c->scratch_owner;
-    if (bytes > s->cap) {
-        nni_free_aligned(s->buf);
-        s->buf = nni_malloc_aligned(bytes);
-        s->cap = s->buf ? bytes : 0;
-    }
-    return s->buf;
-}
-
-typedef struct {
-    nni_attr a[16];
-    int32_t n;
-    int64_t ints[16][16];
-} attrs;
-
-static void attr_ints(attrs *at, const char *name, int32_t n, const int64_t *v)
-{
-    nni_attr *a = &at->a[at->n];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_INTS;
-    memcpy(at->ints[at->n], v, (size_t)n * sizeof(int64_t));
-    a->ints = at->ints[at->n];
-    a->n = (size_t)n;
-    at->n++;
-}
-
-static void attr_int(attrs *at, const char *name, int64_t v)
-{
-    nni_attr *a = &at->a[at->n++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_INT;
-    a->i = v;
-}
-
-static void attr_float(attrs *at, const char *name, float v)
-{
-    nni_attr *a = &at->a[at->n++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_FLOAT;
-    a->f = v;
-}
-
-static void attr_string(attrs *at, const char *name, const char *v)
-{
-    nni_attr *a = &at->a[at->n++];
-    memset(a, 0, sizeof *a);
-    a->name = (char *)name;
-    a->type = NNI_ATTR_STRING;
-    a->s = (char *)v;
-}
-
 #define INTS(...) (sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), ((int64_t[]){__VA_ARGS__})
 
 /* ---- one op under test ---- */
@@ -115,7 +55,7 @@ static void attr_string(attrs *at, const char *name, const char *v)
 typedef struct {
     const char *op, *label;
     int64_t opset;
-    attrs at;
+    test_attrs at;
     const nni_node *node; /* a loaded node instead of op/at (the PyTorch cases) */
     int32_t n_in, n_out;
     int32_t n_loss; /* outputs in the loss: the first n_loss float ones (0: all) */
@@ -253,7 +193,7 @@ static void runner_init(runner *r, gcase *g)
         r->out[k] = calloc(1, sizeof(nn_tensor));
     r->c = (nni_opctx){.node = &r->node, .n_in = g->n_in, .n_out = g->n_out, .in = g->in, .out = r->out,
                        .pool = g->pool, .opset = g->opset, .training = g->training, .seed = g->seed,
-                       .scratch = scratch_fn, .scratch_owner = &r->sc};
+                       .scratch = test_scratch_fn, .scratch_owner = &r->sc};
     r->c.state = calloc(1, r->d->state_size ? r->d->state_size : 1);
     nn_status st = r->d->prepare ? r->d->prepare(&r->c) : NN_OK;
     ck_assert_msg(st == NN_OK, "%s: prepare failed: %s", g->label, nn_last_error());
@@ -482,14 +422,14 @@ static void build_conv(gcase *g, int v)
     gc_rand(g, true, cc->nd + 2, wd);
     if (cc->bias)
         gc_rand(g, true, 1, &cc->M);
-    attr_int(&g->at, "group", cc->group);
-    attr_ints(&g->at, "kernel_shape", cc->nd, cc->k);
-    attr_ints(&g->at, "strides", cc->nd, cc->stride);
-    attr_ints(&g->at, "dilations", cc->nd, cc->dil);
+    test_attr_int(&g->at, "group", cc->group);
+    test_attr_ints(&g->at, "kernel_shape", cc->nd, cc->k);
+    test_attr_ints(&g->at, "strides", cc->nd, cc->stride);
+    test_attr_ints(&g->at, "dilations", cc->nd, cc->dil);
     if (cc->auto_pad)
-        attr_string(&g->at, "auto_pad", cc->auto_pad);
+        test_attr_string(&g->at, "auto_pad", cc->auto_pad);
     else
-        attr_ints(&g->at, "pads", 2 * cc->nd, pads);
+        test_attr_ints(&g->at, "pads", 2 * cc->nd, pads);
     if (v % 4 == 3) /* sometimes only the weights' gradient (frozen input) */
         g->diff[0] = false;
 }
@@ -529,11 +469,11 @@ static void build_convt(gcase *g, int v)
     gc_rand(g, v % 4 != 3, cc->nd + 2, wd);
     if (cc->bias)
         gc_rand(g, true, 1, &M);
-    attr_int(&g->at, "group", cc->group);
-    attr_ints(&g->at, "strides", cc->nd, cc->stride);
-    attr_ints(&g->at, "dilations", cc->nd, cc->dil);
-    attr_ints(&g->at, "pads", 2 * cc->nd, pads);
-    attr_ints(&g->at, "output_padding", cc->nd, cc->outpad);
+    test_attr_int(&g->at, "group", cc->group);
+    test_attr_ints(&g->at, "strides", cc->nd, cc->stride);
+    test_attr_ints(&g->at, "dilations", cc->nd, cc->dil);
+    test_attr_ints(&g->at, "pads", 2 * cc->nd, pads);
+    test_attr_ints(&g->at, "output_padding", cc->nd, cc->outpad);
 }
 
 START_TEST(test_grad_convtranspose)
@@ -615,10 +555,10 @@ START_TEST(test_grad_conv_large)
             gc_rand(&g, true, 1, &cc->M);
         else
             gc_range(&g, true, 0, 0, 1, &cc->M);
-        attr_int(&g.at, "group", cc->group);
-        attr_ints(&g.at, "strides", 2, cc->stride);
-        attr_ints(&g.at, "dilations", 2, cc->dil);
-        attr_ints(&g.at, "pads", 4, pads);
+        test_attr_int(&g.at, "group", cc->group);
+        test_attr_ints(&g.at, "strides", 2, cc->stride);
+        test_attr_ints(&g.at, "dilations", 2, cc->dil);
+        test_attr_ints(&g.at, "pads", 4, pads);
         runner r;
         runner_init(&r, &g);
         runner_forward(&r);
@@ -692,17 +632,17 @@ static void build_pool(gcase *g, int v)
         gc_distinct(g, true, pc->nd + 2, xd);
     else
         gc_rand(g, true, pc->nd + 2, xd);
-    attr_ints(&g->at, "kernel_shape", pc->nd, pc->k);
-    attr_ints(&g->at, "strides", pc->nd, pc->stride);
+    test_attr_ints(&g->at, "kernel_shape", pc->nd, pc->k);
+    test_attr_ints(&g->at, "strides", pc->nd, pc->stride);
     if (strcmp(pc->op, "MaxPool") == 0)
-        attr_ints(&g->at, "dilations", pc->nd, pc->dil);
+        test_attr_ints(&g->at, "dilations", pc->nd, pc->dil);
     if (pc->auto_pad)
-        attr_string(&g->at, "auto_pad", pc->auto_pad);
+        test_attr_string(&g->at, "auto_pad", pc->auto_pad);
     else
-        attr_ints(&g->at, "pads", 2 * pc->nd, pads);
-    attr_int(&g->at, "ceil_mode", pc->ceil);
+        test_attr_ints(&g->at, "pads", 2 * pc->nd, pads);
+    test_attr_int(&g->at, "ceil_mode", pc->ceil);
     if (pc->include_pad)
-        attr_int(&g->at, "count_include_pad", 1);
+        test_attr_int(&g->at, "count_include_pad", 1);
 }
 
 START_TEST(test_grad_pool)
@@ -736,7 +676,7 @@ static void build_bn(gcase *g, int v)
     gc_rand(g, true, 1, &C);              /* bias */
     gc_rand(g, false, 1, &C);             /* mean */
     gc_range(g, false, 0.5f, 1.5f, 1, &C); /* var */
-    attr_float(&g->at, "epsilon", 1e-3f);
+    test_attr_float(&g->at, "epsilon", 1e-3f);
     switch (v % 4) {
     case 0: /* inference: running statistics, every gradient */
     case 1:
@@ -750,7 +690,7 @@ static void build_bn(gcase *g, int v)
         break;
     default: /* training_mode = 1, with the running-statistics outputs */
         g->opset = 15;
-        attr_int(&g->at, "training_mode", 1);
+        test_attr_int(&g->at, "training_mode", 1);
         g->n_out = 3;
         g->n_loss = 1;
         g->rtol = 2e-2;
@@ -766,10 +706,10 @@ static void build_lrn(gcase *g, int v)
     static const int64_t sizes[] = {3, 5, 2, 4};
     static const float betas[] = {0.75f, 0.5f, 0.8f, 1.0f};
     gc_rand(g, true, 4, (int64_t[]){2, 6, 3, 2});
-    attr_int(&g->at, "size", sizes[v / 2]);
-    attr_float(&g->at, "alpha", 0.5f); /* large, so that the normalization matters */
-    attr_float(&g->at, "beta", betas[v / 2]);
-    attr_float(&g->at, "bias", 1.5f);
+    test_attr_int(&g->at, "size", sizes[v / 2]);
+    test_attr_float(&g->at, "alpha", 0.5f); /* large, so that the normalization matters */
+    test_attr_float(&g->at, "beta", betas[v / 2]);
+    test_attr_float(&g->at, "bias", 1.5f);
 }
 
 START_TEST(test_grad_lrn) { run_variants("LRN", 13, build_lrn, 8); }
@@ -789,7 +729,7 @@ static void build_dropout(gcase *g, int v)
     case 2: case 3: /* training, ratio attribute */
         g->opset = 10;
         g->training = true;
-        attr_float(&g->at, "ratio", 0.6f);
+        test_attr_float(&g->at, "ratio", 0.6f);
         break;
     default: /* inference: the identity */
         g->opset = 13;
@@ -885,9 +825,9 @@ static void build_act(gcase *g, int v)
     nn_tensor *x = gc_range(g, true, ac->lo, ac->hi, 3, (int64_t[]){2, 5, 7});
     avoid(x, ac->n_kinks, ac->kinks, 2.5f * (float)g->eps);
     if (ac->a_name)
-        attr_float(&g->at, ac->a_name, ac->a);
+        test_attr_float(&g->at, ac->a_name, ac->a);
     if (ac->b_name)
-        attr_float(&g->at, ac->b_name, ac->b);
+        test_attr_float(&g->at, ac->b_name, ac->b);
 }
 
 START_TEST(test_grad_activations)
@@ -900,7 +840,7 @@ static void build_gelu(gcase *g, int v)
 {
     gc_range(g, true, -3, 3, 2, (int64_t[]){6, 7});
     if (v >= 2)
-        attr_string(&g->at, "approximate", "tanh");
+        test_attr_string(&g->at, "approximate", "tanh");
 }
 
 START_TEST(test_grad_gelu) { run_variants("Gelu", 20, build_gelu, 4); }
@@ -923,8 +863,8 @@ static void build_clip(gcase *g, int v)
         float k[2] = {-0.5f, 2.0f};
         avoid(x, 2, k, 0.025f);
         g->opset = 6;
-        attr_float(&g->at, "min", -0.5f);
-        attr_float(&g->at, "max", 2.0f);
+        test_attr_float(&g->at, "min", -0.5f);
+        test_attr_float(&g->at, "max", 2.0f);
     }
 }
 
@@ -1036,7 +976,7 @@ static void build_cast(gcase *g, int v)
 {
     (void)v;
     gc_rand(g, true, 2, (int64_t[]){4, 5});
-    attr_int(&g->at, "to", NN_DTYPE_FLOAT32);
+    test_attr_int(&g->at, "to", NN_DTYPE_FLOAT32);
 }
 
 START_TEST(test_grad_cast) { run_variants("Cast", 13, build_cast, 2); }
@@ -1057,8 +997,8 @@ static void build_reduce(gcase *g, int v)
     if (axes_input)
         gc_ints(g, n, axes[k / 2]);
     else
-        attr_ints(&g->at, "axes", n, axes[k / 2]);
-    attr_int(&g->at, "keepdims", k % 3 != 1);
+        test_attr_ints(&g->at, "axes", n, axes[k / 2]);
+    test_attr_int(&g->at, "keepdims", k % 3 != 1);
 }
 
 START_TEST(test_grad_reduce) { run_variants("Reduce", 13, build_reduce, 24); }
@@ -1069,11 +1009,11 @@ START_TEST(test_grad_reduce_all)
     gcase g;
     gc_init(&g, "ReduceMean", 13, "ReduceMean all axes");
     gc_rand(&g, true, 3, (int64_t[]){2, 3, 4});
-    attr_int(&g.at, "keepdims", 0);
+    test_attr_int(&g.at, "keepdims", 0);
     check_case(&g);
     gc_init(&g, "ReduceSum", 13, "ReduceSum noop");
     gc_rand(&g, true, 3, (int64_t[]){2, 3, 4});
-    attr_int(&g.at, "noop_with_empty_axes", 1);
+    test_attr_int(&g.at, "noop_with_empty_axes", 1);
     check_case(&g);
 }
 END_TEST
@@ -1085,7 +1025,7 @@ static void build_softmax(gcase *g, int v)
     gc_range(g, true, -3, 3, 4, (int64_t[]){2, 3, 4, 5});
     g->opset = k < 3 ? 13 : 11;
     static const int64_t axes[] = {-1, 1, 2, 1, -2, 3};
-    attr_int(&g->at, "axis", axes[k]);
+    test_attr_int(&g->at, "axis", axes[k]);
 }
 
 START_TEST(test_grad_softmax) { run_variants("Softmax", 13, build_softmax, 12); }
@@ -1103,7 +1043,7 @@ static void build_concat(gcase *g, int v)
     gc_rand(g, true, 3, d0);
     gc_rand(g, v % 2 == 0, 3, d1);
     gc_rand(g, true, 3, d2);
-    attr_int(&g->at, "axis", axis);
+    test_attr_int(&g->at, "axis", axis);
 }
 
 START_TEST(test_grad_concat) { run_variants("Concat", 13, build_concat, 6); }
@@ -1114,14 +1054,14 @@ static void build_split(gcase *g, int v)
     gc_rand(g, true, 3, (int64_t[]){2, 6, 5});
     g->n_out = 3;
     if (v < 2) {
-        attr_int(&g->at, "axis", 1);
+        test_attr_int(&g->at, "axis", 1);
         gc_ints(g, 3, (int64_t[]){1, 3, 2});
     } else if (v < 4) {
         g->opset = 11;
-        attr_int(&g->at, "axis", -1);
-        attr_ints(&g->at, "split", INTS(2, 2, 1));
+        test_attr_int(&g->at, "axis", -1);
+        test_attr_ints(&g->at, "split", INTS(2, 2, 1));
     } else {
-        attr_int(&g->at, "axis", 1); /* equal parts */
+        test_attr_int(&g->at, "axis", 1); /* equal parts */
     }
 }
 
@@ -1146,9 +1086,9 @@ static void build_slice(gcase *g, int v)
         break;
     default: /* attributes (opset 9) */
         g->opset = 9;
-        attr_ints(&g->at, "starts", INTS(0, 2));
-        attr_ints(&g->at, "ends", INTS(2, 100));
-        attr_ints(&g->at, "axes", INTS(0, 2));
+        test_attr_ints(&g->at, "starts", INTS(0, 2));
+        test_attr_ints(&g->at, "ends", INTS(2, 100));
+        test_attr_ints(&g->at, "axes", INTS(0, 2));
         break;
     }
 }
@@ -1160,9 +1100,9 @@ static void build_transpose(gcase *g, int v)
 {
     gc_rand(g, true, 4, (int64_t[]){2, 3, 4, 5});
     if (v < 2)
-        attr_ints(&g->at, "perm", INTS(0, 2, 3, 1));
+        test_attr_ints(&g->at, "perm", INTS(0, 2, 3, 1));
     else if (v < 4)
-        attr_ints(&g->at, "perm", INTS(3, 1, 0, 2));
+        test_attr_ints(&g->at, "perm", INTS(3, 1, 0, 2));
     /* else: reversed axes */
 }
 
@@ -1175,7 +1115,7 @@ static void build_pad(gcase *g, int v)
     gc_rand(g, true, 3, (int64_t[]){2, 4, 5});
     const int k = v / 2;
     if (k < 4) {
-        attr_string(&g->at, "mode", modes[k]);
+        test_attr_string(&g->at, "mode", modes[k]);
         gc_ints(g, 6, (int64_t[]){0, 2, 1, 1, 3, 2});
         if (k == 0)
             gc_scalar(g, 0.5f);
@@ -1183,8 +1123,8 @@ static void build_pad(gcase *g, int v)
         gc_ints(g, 6, (int64_t[]){0, -1, 2, 1, 1, -2});
     } else { /* attribute pads (opset 2) */
         g->opset = 2;
-        attr_ints(&g->at, "pads", INTS(1, 0, 1, 0, 2, 2));
-        attr_float(&g->at, "value", 1.0f);
+        test_attr_ints(&g->at, "pads", INTS(1, 0, 1, 0, 2, 2));
+        test_attr_float(&g->at, "value", 1.0f);
     }
 }
 
@@ -1225,12 +1165,12 @@ static void build_gather(gcase *g, int v)
     if (v < 2) {
         gc_ints(g, 4, (int64_t[]){2, 0, -1, 2}); /* repeated and negative */
     } else if (v < 4) {
-        attr_int(&g->at, "axis", 1);
+        test_attr_int(&g->at, "axis", 1);
         int64_t d[2] = {2, 2};
         nn_tensor *idx = gc_add(g, NN_DTYPE_INT64, false, 2, d);
         memcpy(idx->data, (int64_t[]){4, 1, 1, 0}, 4 * sizeof(int64_t));
     } else {
-        attr_int(&g->at, "axis", -1);
+        test_attr_int(&g->at, "axis", -1);
         nn_tensor *idx = gc_add(g, NN_DTYPE_INT64, false, 0, NULL);
         *(int64_t *)idx->data = 2;
     }
@@ -1245,7 +1185,7 @@ START_TEST(test_grad_unsupported)
     gcase g;
     gc_init(&g, "Cast", 13, "Cast to int");
     gc_rand(&g, true, 1, (int64_t[]){3});
-    attr_int(&g.at, "to", NN_DTYPE_INT32);
+    test_attr_int(&g.at, "to", NN_DTYPE_INT32);
     runner r;
     runner_init(&r, &g);
     runner_forward(&r);
@@ -1278,7 +1218,7 @@ START_TEST(test_batchnorm_update_stats)
     gc_range(&g, false, 1, 1, 1, &C);
     gc_range(&g, false, 0, 0, 1, &C);
     nn_tensor *mean = gc_range(&g, false, 0.1f, 0.1f, 1, &C), *var = gc_range(&g, false, 2, 2, 1, &C);
-    attr_float(&g.at, "momentum", 0.9f);
+    test_attr_float(&g.at, "momentum", 0.9f);
     g.training = true;
     runner r;
     runner_init(&r, &g);

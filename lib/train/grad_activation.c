@@ -88,12 +88,10 @@ static void act_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 static nn_status act_backward(nni_gradctx *g, int kind)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const int64_t n = nni_tensor_count(dx);
     if (nni_tensor_count(dy) != n || nni_tensor_count(c->in[0]) != n || nni_tensor_count(c->out[0]) != n)

@@ -244,18 +244,10 @@ nn_status nni_grad_maxmin(nni_gradctx *g)
 /* Cast: the identity on the gradient between float32 tensors. */
 nn_status nni_grad_cast(nni_gradctx *g)
 {
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
+    if (!nni_grad_dout(g, 0) || !nni_grad_din(g, 0))
         return NN_OK;
     if (g->fwd.in[0]->dtype != NN_DTYPE_FLOAT32 || g->fwd.out[0]->dtype != NN_DTYPE_FLOAT32)
         return nni_error(NN_E_UNSUPPORTED, "backward of Cast from %s to %s is not supported (float32 to float32 only)",
                          nn_dtype_name(g->fwd.in[0]->dtype), nn_dtype_name(g->fwd.out[0]->dtype));
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
-        return st;
-    if (nni_tensor_count(dy) != nni_tensor_count(dx))
-        return nni_error(NN_E_SHAPE, "output gradient and input differ in size");
-    nni_grad_accumulate(g->fwd.pool, dx->data, dy->data, nni_tensor_count(dx));
-    return NN_OK;
+    return nni_grad_passthrough(g);
 }

@@ -1,10 +1,7 @@
 /*
- * grad_elementwise_basic.c — backward of Add, Sub, Mul (with broadcasting),
- * Relu, and the ops that only move data without changing it (Identity,
- * Flatten, Reshape: the gradient is the output gradient, reshaped).
+ * grad_elementwise_basic.c — backward of Add, Sub, Mul (with broadcasting)
+ * and Relu (Identity, Flatten and Reshape share nni_grad_passthrough).
  */
-#include <string.h>
-
 #include "ops/broadcast.h"
 #include "train/grad_util.h"
 
@@ -100,20 +97,5 @@ nn_status nni_grad_relu(nni_gradctx *g)
     const int64_t n = nni_tensor_count(y);
     for (int64_t i = 0; i < n; i++)
         dx[i] = yv[i] > 0.0f ? d[i] : 0.0f;
-    return NN_OK;
-}
-
-/* ---- data movement without arithmetic ---- */
-
-nn_status nni_grad_passthrough(nni_gradctx *g)
-{
-    const nn_tensor *dy = g->dout[0];
-    if (!dy || !nni_grad_wants(g, 0))
-        return NN_OK;
-    nn_tensor *dx = g->din[0];
-    if (dx->nbytes != dy->nbytes)
-        return nni_error(NN_E_INTERNAL, "gradient sizes differ (%zu and %zu bytes)", dx->nbytes, dy->nbytes);
-    if (dy->nbytes)
-        memcpy(dx->data, dy->data, dy->nbytes);
     return NN_OK;
 }

@@ -58,6 +58,13 @@ nn_status nni_grad_check_f32(const nni_gradctx *g)
     return st;
 }
 
+nn_status nni_grad_unary(nni_gradctx *g, const nn_tensor **dy, nn_tensor **dx)
+{
+    *dy = nni_grad_dout(g, 0);
+    *dx = *dy ? nni_grad_din(g, 0) : NULL;
+    return *dx ? nni_grad_check_f32(g) : NN_OK;
+}
+
 void *nni_grad_scratch(nni_gradctx *g, size_t bytes)
 {
     if (!g->fwd.scratch)

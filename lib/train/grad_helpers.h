@@ -21,6 +21,16 @@ void nni_grad_axpy(nni_pool *pool, float *dst, float a, const float *src, int64_
 /** Error unless every present dout/din of g, input 0 and output 0 are float32. */
 nn_status nni_grad_check_f32(const nni_gradctx *g);
 
+/**
+ * The start of a backward with one input and one output: *dy = dout[0] and
+ * *dx = din[0] after nni_grad_check_f32; *dx is NULL (and the result NN_OK)
+ * when either is absent, i.e. there is nothing to do.
+ */
+nn_status nni_grad_unary(nni_gradctx *g, const nn_tensor **dy, nn_tensor **dx);
+
+/** dX += dY for ops that keep the elements and change only the shape or the type (Identity, Reshape, Squeeze...). */
+nn_status nni_grad_passthrough(nni_gradctx *g);
+
 /** Scratch memory through the forward context (once per backward call); NULL on failure. */
 void *nni_grad_scratch(nni_gradctx *g, size_t bytes);
 

@@ -208,12 +208,10 @@ static void lrn_pass2(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_lrn(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     float alpha, beta, bias;
@@ -264,14 +262,12 @@ static void drop_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_dropout(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
     if (g->fwd.n_out > 1 && nni_grad_dout(g, 1))
         return nni_error(NN_E_UNSUPPORTED, "no gradient flows through Dropout's mask");
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     bool drops;
     double ratio;

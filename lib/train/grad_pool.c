@@ -105,12 +105,10 @@ static void avgpool_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 static nn_status pool_backward(nni_gradctx *gc, bool is_max)
 {
     const nni_opctx *c = &gc->fwd;
-    const nn_tensor *dy = nni_grad_dout(gc, 0);
-    nn_tensor *dx = nni_grad_din(gc, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(gc);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(gc, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     nni_pooling_geom g;
     bool include_pad;
@@ -191,12 +189,10 @@ static void global_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 static nn_status global_backward(nni_gradctx *g, bool is_max)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     const int64_t planes = x->dims[0] * x->dims[1];

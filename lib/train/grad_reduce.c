@@ -45,12 +45,10 @@ static void red_kernel(void *arg, void *out, const void *const *in, const int64_
 static nn_status reduce_backward(nni_gradctx *g, int kind)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     bool red[NN_MAX_RANK], identity;

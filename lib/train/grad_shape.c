@@ -16,14 +16,12 @@ static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* ---- same elements, new shape ---- */
 
-static nn_status copy_backward(nni_gradctx *g)
+nn_status nni_grad_passthrough(nni_gradctx *g)
 {
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     if (nni_tensor_count(dy) != nni_tensor_count(dx))
         return nni_error(NN_E_SHAPE, "output gradient and input differ in size");
@@ -31,17 +29,12 @@ static nn_status copy_backward(nni_gradctx *g)
     return NN_OK;
 }
 
-nn_status nni_grad_squeeze(nni_gradctx *g) { return copy_backward(g); }
-nn_status nni_grad_unsqueeze(nni_gradctx *g) { return copy_backward(g); }
-
 nn_status nni_grad_expand(nni_gradctx *g)
 {
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     return nni_grad_reduce_to(dy, dx, 1.0f);
 }
@@ -188,12 +181,10 @@ static void slice_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_slice(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     int64_t start[NN_MAX_RANK], step[NN_MAX_RANK], in_str[NN_MAX_RANK];
@@ -203,7 +194,7 @@ nn_status nni_grad_slice(nni_gradctx *g)
     if (nni_tensor_count(dy) == 0)
         return NN_OK;
     if (x->rank == 0)
-        return copy_backward(g);
+        return nni_grad_passthrough(g);
     nni_row_strides(x->rank, x->dims, in_str);
     for (int32_t a = 0; a < x->rank; a++) {
         j.base += start[a] * in_str[a];
@@ -219,12 +210,10 @@ nn_status nni_grad_slice(nni_gradctx *g)
 nn_status nni_grad_transpose(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     int64_t perm[NN_MAX_RANK], dy_str[NN_MAX_RANK], str[NN_MAX_RANK];
@@ -283,12 +272,10 @@ static void pad_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_pad(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0];
     int64_t pb[NN_MAX_RANK], pe[NN_MAX_RANK], strides[NN_MAX_RANK];
@@ -298,7 +285,7 @@ nn_status nni_grad_pad(nni_gradctx *g)
     if (nni_tensor_count(dy) == 0 || nni_tensor_count(x) == 0)
         return NN_OK;
     if (x->rank == 0)
-        return copy_backward(g);
+        return nni_grad_passthrough(g);
     int64_t total = 0, *map[NN_MAX_RANK];
     for (int32_t a = 0; a < x->rank; a++)
         total += dy->dims[a];
@@ -347,12 +334,10 @@ static void gather_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 nn_status nni_grad_gather(nni_gradctx *g)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     const nn_tensor *x = c->in[0], *idx = c->in[1];
     int32_t axis;

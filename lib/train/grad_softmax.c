@@ -46,12 +46,10 @@ static void sm_task(void *arg, int64_t begin, int64_t end, int32_t tid)
 static nn_status softmax_backward(nni_gradctx *g, bool log_mode)
 {
     const nni_opctx *c = &g->fwd;
-    const nn_tensor *dy = nni_grad_dout(g, 0);
-    nn_tensor *dx = nni_grad_din(g, 0);
-    if (!dy || !dx)
-        return NN_OK;
-    nn_status st = nni_grad_check_f32(g);
-    if (st != NN_OK)
+    const nn_tensor *dy;
+    nn_tensor *dx;
+    nn_status st = nni_grad_unary(g, &dy, &dx);
+    if (st != NN_OK || !dx)
         return st;
     int64_t outer, len, inner;
     if ((st = nni_softmax_layout(c, &outer, &len, &inner)) != NN_OK)

@@ -122,7 +122,9 @@ nn_status nni_tr_analyze(const nni_graph *g, const nn_trainer_options *o, tr_ana
         const nni_node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        if (strcmp(n->op_type, "BatchNormalization") == 0 && o->batchnorm == NN_BN_TRAIN) {
+        if (strcmp(n->op_type, "BatchNormalization") == 0)
+            a->nflags[i] |= TR_N_BN;
+        if ((a->nflags[i] & TR_N_BN) && o->batchnorm == NN_BN_TRAIN) {
             bool frozen = true;
             for (int32_t k = 1; k < 3 && k < n->n_in; k++)
                 if (n->in[k] >= 0 && is_trainable_param(&g->values[n->in[k]]))
@@ -130,6 +132,9 @@ nn_status nni_tr_analyze(const nni_graph *g, const nn_trainer_options *o, tr_ana
             if (!frozen)
                 a->nflags[i] |= TR_N_BN_TRAIN;
         }
+        for (int32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0 && (a->vflags[n->in[k]] & TR_V_TRAINABLE))
+                a->nflags[i] |= TR_N_TRAINS;
         bool bwd = false;
         for (int32_t k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0 && (a->vflags[n->out[k]] & TR_V_GRAD))

@@ -376,19 +376,16 @@ static void fill_ctx(nn_trainer *t, int32_t ni, nni_opctx *c)
     c->pool = t->pool;
     c->opset = g->opset;
     /* a frozen BatchNormalization runs as in inference, everything else in training mode */
-    const bool bn = strcmp(n->op_type, "BatchNormalization") == 0;
-    c->training = bn ? (t->an.nflags[ni] & TR_N_BN_TRAIN) != 0 : true;
+    const uint8_t nf = t->an.nflags[ni];
+    const bool bn = (nf & TR_N_BN) != 0;
+    c->training = !bn || (nf & TR_N_BN_TRAIN);
     c->update_stats = bn && c->training;
     c->seed = splitmix(splitmix(t->o.seed ^ splitmix(t->steps)) + (uint64_t)ni);
     c->scratch = trainer_scratch;
     c->scratch_owner = t;
     /* a layer whose weights this trainer never changes uses what the model's
      * sessions derived from them (Winograd filters, packed weights) */
-    bool frozen = true;
-    for (int32_t k = 0; k < n->n_in; k++)
-        if (n->in[k] >= 0 && g->values[n->in[k]].constant && (t->an.vflags[n->in[k]] & TR_V_TRAINABLE))
-            frozen = false;
-    c->memo = frozen ? t->model->memo : NULL;
+    c->memo = (nf & TR_N_TRAINS) ? NULL : t->model->memo;
 }
 
 static void bind_views(nn_trainer *t, const nni_node *n)

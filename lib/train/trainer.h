@@ -22,6 +22,8 @@ enum {
     TR_N_BACKWARD = 1u << 0, /* lies between a trainable parameter and the loss */
     TR_N_PREFIX = 1u << 1,   /* frozen, deterministic, fed only by the input and constants */
     TR_N_BN_TRAIN = 1u << 2, /* BatchNormalization using batch statistics */
+    TR_N_TRAINS = 1u << 3,   /* reads a trainable parameter: no memo of what was derived from its weights */
+    TR_N_BN = 1u << 4,       /* a BatchNormalization (trains only with TR_N_BN_TRAIN) */
 };
 
 /** What the learn-rate factors and options imply for the graph (no shapes needed). */

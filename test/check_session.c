@@ -1,4 +1,5 @@
 /* check_session.c — sessions: inputs by name/position, shape checks, replanning, threads. */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,66 @@ START_TEST(test_run_and_replan)
         nn_tensor_free(x);
     }
     nn_session_free(s);
+    nn_model_free(m);
+}
+END_TEST
+
+/* A Conv whose W is fed per run (not a model constant) computes with this
+ * run's W: the fast paths' per-model memo of transformed filters must not key
+ * on a caller's buffer whose contents change between runs (here one weight
+ * that a sampled fingerprint of W would skip). Reference: a direct loop. */
+static float conv3x3_at(const float *x, const float *w, int C, int H, int W, int m, int i, int j)
+{
+    double acc = 0;
+    for (int c = 0; c < C; c++)
+        for (int di = -1; di <= 1; di++)
+            for (int dj = -1; dj <= 1; dj++)
+                if (i + di >= 0 && i + di < H && j + dj >= 0 && j + dj < W)
+                    acc += (double)x[(c * H + i + di) * W + j + dj] * w[((m * C + c) * 3 + di + 1) * 3 + dj + 1];
+    return (float)acc;
+}
+
+START_TEST(test_fed_weights_change_between_runs)
+{
+    enum { C = 16, H = 16, W = 16 };
+    nn_builder *b = NULL;
+    ck_assert_ok(nn_builder_create(13, &b));
+    const int64_t xd[4] = {1, C, H, W}, wd[4] = {C, C, 3, 3};
+    ck_assert_ok(nn_builder_add_input(b, "x", NN_DTYPE_FLOAT32, 4, xd, NULL));
+    ck_assert_ok(nn_builder_add_input(b, "w", NN_DTYPE_FLOAT32, 4, wd, NULL));
+    const char *ins[2] = {"x", "w"}, *outs[1] = {"y"}, *attrs[1] = {"pads=1,1,1,1"};
+    ck_assert_ok(nn_builder_add_node(b, "Conv", "conv", 2, ins, 1, outs, 1, attrs));
+    ck_assert_ok(nn_builder_add_output(b, "y"));
+    nn_model *m = NULL;
+    ck_assert_ok(nn_builder_finish(b, &m));
+    nn_builder_free(b);
+    static float x[C * H * W], w[C * C * 9];
+    unsigned seed = 7;
+    for (int i = 0; i < C * H * W; i++)
+        x[i] = (float)((seed = seed * 1103515245u + 12345u) >> 16 & 0xff) / 256.0f;
+    for (int i = 0; i < C * C * 9; i++)
+        w[i] = (float)((seed = seed * 1103515245u + 12345u) >> 16 & 0xff) / 256.0f - 0.5f;
+    nn_tensor *tx = NULL, *tw = NULL;
+    ck_assert_ok(nn_tensor_wrap(NN_DTYPE_FLOAT32, 4, xd, x, &tx));
+    ck_assert_ok(nn_tensor_wrap(NN_DTYPE_FLOAT32, 4, wd, w, &tw));
+    nn_session *s = NULL;
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    const nn_tensor *in[2] = {tx, tw};
+    for (int run = 0; run < 2; run++) {
+        if (run == 1)
+            w[1] += 40.0f; /* filter 0, channel 0, tap (0, 1): off a 1-in-9 sample of W's words */
+        ck_assert_ok(nn_session_run(s, 2, NULL, in));
+        const float *y = nn_tensor_data_const(nn_session_output(s, 0));
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                float want = conv3x3_at(x, w, C, H, W, 0, i, j);
+                ck_assert_msg(fabsf(y[i * W + j] - want) <= 1e-3f * (1.0f + fabsf(want)),
+                              "run %d, y[0,0,%d,%d] = %g, want %g", run, i, j, (double)y[i * W + j], (double)want);
+            }
+    }
+    nn_session_free(s);
+    nn_tensor_free(tx);
+    nn_tensor_free(tw);
     nn_model_free(m);
 }
 END_TEST
@@ -189,6 +250,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("run");
     tcase_add_test(tc, test_introspection);
     tcase_add_test(tc, test_run_and_replan);
+    tcase_add_test(tc, test_fed_weights_change_between_runs);
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_if_clone);
     tcase_add_test(tc, test_threads_share_model);

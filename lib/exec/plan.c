@@ -72,6 +72,17 @@ nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *
     return nni_node_run_fused(g, n, in, out, pool, scratch, scratch_owner, NULL, NULL);
 }
 
+uint32_t nni_varying_inputs(const nni_graph *g, const nni_node *n, nn_tensor *const *in)
+{
+    uint32_t mask = 0;
+    for (int32_t k = 0; k < n->n_in && k < 32; k++) {
+        const nn_tensor *w = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
+        if (!w || !in[k] || in[k]->data != w->data)
+            mask |= 1u << k;
+    }
+    return mask;
+}
+
 nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                              nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner,
                              const nni_fusion *fusion, nni_memo *memo)
@@ -81,11 +92,8 @@ nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *c
     fill_ctx(&c, g, n, in, out, pool);
     c.fusion = fusion;
     c.memo = memo;
-    for (int32_t k = 0; memo && k < n->n_in && k < 32; k++) {
-        const nn_tensor *w = n->in[k] >= 0 ? g->values[n->in[k]].constant : NULL;
-        if (!w || !in[k] || in[k]->data != w->data)
-            c.varying_in |= 1u << k;
-    }
+    if (memo)
+        c.varying_in = nni_varying_inputs(g, n, in);
     if (scratch) {
         c.scratch = scratch;
         c.scratch_owner = scratch_owner;

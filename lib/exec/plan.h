@@ -90,6 +90,8 @@ nn_status nni_node_infer(const nni_graph *g, const nni_node *n, nn_tensor *const
                          nni_pool *pool);
 nn_status nni_node_run(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                        nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner);
+/** Inputs of n (bit k) that are not the model's own constant buffers: what the memo must not key on. */
+uint32_t nni_varying_inputs(const nni_graph *g, const nni_node *n, nn_tensor *const *in);
 /** nni_node_run with fused followers (NULL = none) and the model's memo (NULL = none). */
 nn_status nni_node_run_fused(const nni_graph *g, const nni_node *n, nn_tensor *const *in, nn_tensor *const *out,
                              nni_pool *pool, void *(*scratch)(nni_opctx *, size_t), void *scratch_owner,

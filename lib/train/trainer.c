@@ -386,6 +386,8 @@ static void fill_ctx(nn_trainer *t, int32_t ni, nni_opctx *c)
     /* a layer whose weights this trainer never changes uses what the model's
      * sessions derived from them (Winograd filters, packed weights) */
     c->memo = (nf & TR_N_TRAINS) ? NULL : t->model->memo;
+    if (c->memo)
+        c->varying_in = nni_varying_inputs(g, n, t->in_ptrs); /* the memo keys only constant weights */
 }
 
 static void bind_views(nn_trainer *t, const nni_node *n)

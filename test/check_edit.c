@@ -929,6 +929,25 @@ START_TEST(test_builder_errors)
     ck_assert_ok(nn_builder_create(13, &b));
     ck_assert_nn(nn_builder_finish(b, &m), NN_E_INVALID_MODEL);
     nn_builder_free(b);
+    /* a built model has a loaded one's default limits: a 2^32-element value is refused, not allocated */
+    ck_assert_ok(nn_builder_create(13, &b));
+    nn_tensor *shape = NULL;
+    ck_assert_ok(nn_tensor_create(NN_DTYPE_INT64, 1, (int64_t[]){2}, &shape));
+    ((int64_t *)nn_tensor_data(shape))[0] = 65536;
+    ((int64_t *)nn_tensor_data(shape))[1] = 65536;
+    ck_assert_ok(nn_builder_add_param(b, "shape", shape));
+    ck_assert_ok(nn_builder_add_node(b, "ConstantOfShape", "big", 1, (const char *[]){"shape"}, 1, out, 0, NULL));
+    ck_assert_ok(nn_builder_add_output(b, "h"));
+    nn_status st = nn_builder_finish(b, &m);
+    nn_session *s = NULL;
+    if (st == NN_OK && (st = nn_session_create(m, NULL, &s)) == NN_OK)
+        st = nn_session_run(s, 0, NULL, NULL);
+    ck_assert_msg(st == NN_E_LIMIT && strstr(nn_last_error(), "max_tensor_elements"), "%d: %s", (int)st,
+                  nn_last_error());
+    nn_session_free(s);
+    nn_model_free(m);
+    nn_builder_free(b);
+    nn_tensor_free(shape);
     nn_builder_free(NULL);
     nn_tensor_free(w);
 }

@@ -432,9 +432,11 @@ NN_API nn_status nn_builder_finish(nn_builder *b, nn_model **out)
     nn_model *m = nni_calloc(1, sizeof *m);
     if (!m)
         return nni_error(NN_E_NOMEM, "nn_builder_finish: out of memory");
-    nn_load_options_init(&m->options, NN_LOAD_OPTIONS_VERSION);
     m->graph = b->graph; /* moved */
     memset(&b->graph, 0, sizeof b->graph);
+    nn_load_options defaults;
+    nn_load_options_init(&defaults, NN_LOAD_OPTIONS_VERSION);
+    nni_model_apply_options(m, &defaults); /* the limits a model loaded with default options has */
     if (!m->graph.inputs && !(m->graph.inputs = nni_malloc(sizeof *m->graph.inputs))) {
         st = nni_error(NN_E_NOMEM, "nn_builder_finish: out of memory");
         goto fail;

@@ -148,6 +148,17 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+void nni_model_apply_options(nn_model *m, const nn_load_options *opts)
+{
+    m->options = *opts;
+    m->options.weights_path = NULL; /* not kept: the caller owns it */
+    m->graph.limits = (nni_limits){.max_tensor_bytes = opts->max_tensor_bytes,
+                                   .max_tensor_elements = opts->max_tensor_elements,
+                                   .max_total_bytes = opts->max_model_bytes,
+                                   .max_depth = opts->max_graph_depth,
+                                   .max_session_bytes = opts->max_session_bytes};
+}
+
 /* path: the model file, NULL when loading from memory; fd: the file, when bytes are its mapping (else -1). */
 static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path, const char *base_dir, int fd,
                             const nn_load_options *opts, nn_model **out)
@@ -158,14 +169,8 @@ static nn_status load_bytes(const uint8_t *bytes, size_t size, const char *path,
     nn_model *m = nni_calloc(1, sizeof *m);
     if (!m)
         return nni_error(NN_E_NOMEM, "cannot allocate a model");
-    m->options = *opts;
-    m->options.weights_path = NULL; /* not kept: the caller owns it */
     nni_graph_init(&m->graph);
-    m->graph.limits = (nni_limits){.max_tensor_bytes = opts->max_tensor_bytes,
-                                   .max_tensor_elements = opts->max_tensor_elements,
-                                   .max_total_bytes = opts->max_model_bytes,
-                                   .max_depth = opts->max_graph_depth,
-                                   .max_session_bytes = opts->max_session_bytes};
+    nni_model_apply_options(m, opts);
     nn_status st;
     if (darknet) {
         char *weights = opts->weights_path ? NULL : path ? sibling_path(path, ".weights") : NULL;

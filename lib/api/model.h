@@ -17,6 +17,8 @@ struct nn_model {
 
 /** Compile an imported graph and build the layer and parameter lists. */
 nn_status nni_model_finish(nn_model *m);
+/** Keep the load options (not the caller's weights path) and the graph limits they set: loaded and built models alike. */
+void nni_model_apply_options(nn_model *m, const nn_load_options *opts);
 /** The memo and the layer and parameter lists of a model whose graph is compiled (nni_model_finish's second half). */
 nn_status nni_model_index(nn_model *m);
 /**

@@ -2,8 +2,9 @@
 # Install what a fresh Debian 12 machine lacks to build and test nn (run as
 # root, or with sudo available). Idempotent: safe to run again.
 #   tools/install-deps.sh          build + test dependencies
-# (abigail-tools: the ABI check; python3-venv/-setuptools: the pip install
-# check of the Python bindings; clang + libclang-rt-14-dev: libFuzzer for fuzz/. Doxygen is optional: `cmake --build build
+# (abigail-tools: the ABI check; python3-venv/-setuptools/-wheel: the pip install
+# check of the Python bindings; clang + libclang-rt-14-dev: libFuzzer for fuzz/.
+# Doxygen is optional: `cmake --build build
 # --target docs` where it is installed.)
 # ONNX Runtime (the reference the zoo is checked against) comes from the npm
 # registry into build/ort (git-ignored).
@@ -15,7 +16,7 @@ SUDO=""
 pkgs="build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev check
       libpng-dev libjpeg-dev
       python3 python3-numpy python3-onnx python3-torch python3-torchvision python3-pil python3-pytest
-      binutils dataset-fashion-mnist darknet abigail-tools python3-venv python3-setuptools
+      binutils dataset-fashion-mnist darknet abigail-tools python3-venv python3-setuptools python3-wheel
       clang libclang-rt-14-dev"
 # node + npm: the machine image may ship its own; use Debian's only if absent
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/numlist.h"
 #include "detect/detect.h"
 
 nn_status nni_det_decode_final(const float *boxes, const int64_t *labels, const float *scores, int64_t n,
@@ -77,36 +78,11 @@ nni_det_rec *nni_det_set_add(nni_det_set *s)
 
 /* ---- metadata ---- */
 
-/* Comma-separated floats; returns count or -1. */
-static int parse_list(const char *s, float *out, int cap)
-{
-    int n = 0;
-    for (;;) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (*s == '\0')
-            return n;
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (end == s || errno || !isfinite(v) || n == cap)
-            return -1;
-        out[n++] = (float)v;
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end == '\0')
-            return n;
-        if (*end != ',')
-            return -1;
-        s = end + 1;
-    }
-}
-
 nn_status nni_det_parse_anchors(const char *s, nni_det_params *p)
 {
     if (!s)
         return NN_OK;
-    int n = parse_list(s, p->anchors, 2 * NNI_DET_MAX_ANCHORS);
+    int n = nni_parse_float_list(s, p->anchors, 2 * NNI_DET_MAX_ANCHORS);
     if (n < 2 || n % 2)
         return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.anchors='%.60s' is not a list of width,height pairs "
                          "(at most %d)", s, NNI_DET_MAX_ANCHORS);
@@ -132,7 +108,7 @@ nn_status nni_det_parse_masks(const char *s, nni_det_params *p)
             return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.masks='%.60s' has too many heads or anchors", s);
         memcpy(buf, group, len);
         buf[len] = '\0';
-        int n = parse_list(buf, vals, NNI_DET_MAX_ANCHORS);
+        int n = nni_parse_float_list(buf, vals, NNI_DET_MAX_ANCHORS);
         if (n < 1)
             return nni_error(NN_E_INVALID_MODEL, "metadata nn.detect.masks='%.60s' is not anchor indices per output "
                              "separated by ';'", s);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "api/model.h"
+#include "core/numlist.h"
 #include "image/preprocess.h"
 
 #define DEFAULT_PAD_VALUE (114.0f / 255.0f)
@@ -52,27 +53,6 @@ static int32_t parse_resize(const char *s)
     return NN_RESIZE_AUTO;
 }
 
-/* "0.485, 0.456,0.406" -> up to `cap` floats; returns the count, or -1 if malformed. */
-static int parse_floats(const char *s, float *out, int cap)
-{
-    int n = 0;
-    for (;;) {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (end == s || errno || !isfinite(v) || n == cap)
-            return -1;
-        out[n++] = (float)v;
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end == '\0')
-            return n;
-        if (*end != ',')
-            return -1;
-        s = end + 1;
-    }
-}
-
 /* Spread 1 value over every channel, or check there is one per channel. */
 static bool spread(float *v, int n, int channels)
 {
@@ -97,7 +77,7 @@ static nn_status values_from(const nn_model *m, const char *key, int32_t n_opt, 
             return nni_error(NN_E_INVALID_ARG, "nn_preprocess_options: %d %s values given for %d channels", (int)n_opt,
                              field, channels);
     } else if (meta) {
-        n = parse_floats(meta, v, 4);
+        n = nni_parse_float_list(meta, v, 4);
         if (n < 0)
             return nni_error(NN_E_INVALID_MODEL, "metadata %s='%s' is not a comma-separated list of numbers", key, meta);
         if (!spread(v, n, channels))

@@ -18,10 +18,13 @@ typedef struct dw_pad dw_pad;
 typedef void (*dw_plane_fn)(const nni_conv_geom *g, const dw_pad *pd, const float *x, const float *w, float bias,
                             float *y, float *buf);
 typedef void (*transpose_fn)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+typedef void (*transpose_epi_fn)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd,
+                                 const nni_epilogue *e, int64_t row0, int64_t col0);
 typedef struct {
     nni_task_fn im2col;
     dw_plane_fn dw_plane;
     transpose_fn transpose;
+    transpose_epi_fn transpose_epi; /* NULL: transpose, then nni_epilogue_apply */
 } conv_isa;
 static const conv_isa *isa(void);
 
@@ -626,6 +629,44 @@ NNI_AVX512 static void transpose_avx512(const float *src, int64_t rows, int64_t 
         }
     }
 }
+
+/* The transpose with e applied to each 16-float output row while it is in a register. */
+NNI_AVX512 static void transpose_epi_avx512(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
+                                            int64_t ldd, const nni_epilogue *e, int64_t row0, int64_t col0)
+{
+    const bool vec_act = nni_act16_ok(e->act);
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const int64_t nr = min64(16, rows - r0);
+        const __mmask16 rm = nni_tail16(nr);
+        const __m512 cb = e->col_bias ? _mm512_maskz_loadu_ps(rm, e->col_bias + col0 + r0) : _mm512_setzero_ps();
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t nc = min64(16, cols - c0);
+            const __mmask16 cm = nni_tail16(nc);
+            __m512 v[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                v[i] = i < nr ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * lds + c0) : _mm512_setzero_ps();
+            nni_tr16(v);
+            for (int64_t i = 0; i < nc; i++) {
+                const int64_t row = row0 + c0 + i; /* output row = the epilogue's row */
+                float *d = dst + (c0 + i) * ldd + r0;
+                __m512 t = v[i];
+                if (e->row_scale)
+                    t = _mm512_mul_ps(t, _mm512_set1_ps(e->row_scale[row]));
+                if (e->row_bias)
+                    t = _mm512_add_ps(t, _mm512_set1_ps(e->row_bias[row]));
+                t = _mm512_add_ps(t, cb);
+                if (e->residual)
+                    t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(rm, e->residual + row * e->ldr + col0 + r0));
+                if (vec_act)
+                    t = nni_act16(t, e->act, e->alpha, e->beta);
+                _mm512_mask_storeu_ps(d, rm, t);
+                if (!vec_act)
+                    nni_act_apply(e->act, e->alpha, e->beta, d, nr);
+            }
+        }
+    }
+}
 #endif
 
 void nni_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd)
@@ -634,12 +675,25 @@ void nni_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t lds
         isa()->transpose(src, rows, cols, lds, dst, ldd);
 }
 
+void nni_transpose_epi_f32(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd,
+                           const nni_epilogue *e, int64_t row0, int64_t col0)
+{
+    if (rows <= 0 || cols <= 0)
+        return;
+    if (nni_epilogue_active(e) && isa()->transpose_epi) {
+        isa()->transpose_epi(src, rows, cols, lds, dst, ldd, e, row0, col0);
+        return;
+    }
+    isa()->transpose(src, rows, cols, lds, dst, ldd);
+    nni_epilogue_apply(e, dst, ldd, row0, cols, col0, rows);
+}
+
 /* ---- ISA selection ---- */
 
-static const conv_isa isa_generic = {im2col_generic, dw_plane_generic, transpose_generic};
+static const conv_isa isa_generic = {im2col_generic, dw_plane_generic, transpose_generic, NULL};
 #if CONV_X86
-static const conv_isa isa_avx2 = {im2col_avx2, dw_plane_avx2, transpose_generic};
-static const conv_isa isa_avx512 = {im2col_avx512, dw_plane_avx512, transpose_avx512};
+static const conv_isa isa_avx2 = {im2col_avx2, dw_plane_avx2, transpose_generic, NULL};
+static const conv_isa isa_avx512 = {im2col_avx512, dw_plane_avx512, transpose_avx512, transpose_epi_avx512};
 #endif
 static const conv_isa *g_isa = &isa_generic;
 static pthread_once_t g_isa_once = PTHREAD_ONCE_INIT;

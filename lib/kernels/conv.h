@@ -89,6 +89,13 @@ void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, 
 
 /** dst[c * ldd + r] = src[r * lds + c] for a rows x cols block (one thread). */
 void nni_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+/**
+ * The same, then e applied to the result: dst is the epilogue's output block
+ * at (row0, col0) (rows = the cols source columns, columns = the rows source
+ * rows), in one pass.
+ */
+void nni_transpose_epi_f32(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd,
+                           const nni_epilogue *e, int64_t row0, int64_t col0);
 
 /** Bytes of 64-byte aligned workspace nni_conv2d_depthwise needs with `threads` threads. */
 size_t nni_conv2d_depthwise_workspace(const nni_conv_geom *g, int32_t threads);

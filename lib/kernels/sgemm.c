@@ -695,6 +695,10 @@ typedef struct {
     size_t ws_stride;   /* bytes per tile */
 } sg_job;
 
+/* Row class of an edge tile: 1, 2, 4 or MR rows. */
+static inline int row_class(int64_t mr) { return mr <= 1 ? 0 : mr <= 2 ? 1 : mr <= 4 ? 2 : 3; }
+static inline int64_t class_rows(int r, int64_t MR) { return r == 3 ? MR : (int64_t)1 << r; }
+
 /* Pack rows [m0, m0+mlen) x depth [k0, k0+klen) of alpha*op(A) into MR-row panels, zero-padded. */
 static void pack_a(const sg_job *j, int64_t m0, int64_t mlen, int64_t k0, int64_t klen, float *dst)
 {
@@ -719,9 +723,15 @@ static void pack_a(const sg_job *j, int64_t m0, int64_t mlen, int64_t k0, int64_
                     dst[k * MR + i] = alpha * src[i];
             }
         }
-        if (mr < MR)
+        /* zero the rows the edge kernel for mr rows reads beyond them (a 1-row kernel reads none) */
+        const int r = row_class(mr);
+        int64_t rows_read = class_rows(r, MR);
+        for (int64_t v = 0; v < j->ar->nr / j->ar->vl; v++)
+            if (!j->ar->edge[r][v])
+                rows_read = MR; /* edge_tile falls back to the full kernel */
+        if (mr < rows_read)
             for (int64_t k = 0; k < klen; k++)
-                for (int64_t i = mr; i < MR; i++)
+                for (int64_t i = mr; i < rows_read; i++)
                     dst[k * MR + i] = 0.0f;
     }
 }
@@ -759,10 +769,6 @@ static void pack_b(const sg_job *j, int64_t n0, int64_t nlen, int64_t k0, int64_
                 dst[k * NR + c] = 0.0f;
     }
 }
-
-/* Row class of an edge tile: 1, 2, 4 or MR rows. */
-static inline int row_class(int64_t mr) { return mr <= 1 ? 0 : mr <= 2 ? 1 : mr <= 4 ? 2 : 3; }
-static inline int64_t class_rows(int r, int64_t MR) { return r == 3 ? MR : (int64_t)1 << r; }
 
 /* One micro-tile that is not a full MR x NR: the narrowest kernel that covers it. */
 static void edge_tile(const sg_arch *ar, int64_t kc, const float *a, const float *b, float *c, int64_t ldc,

@@ -451,10 +451,14 @@ static void packt_build(void *arg, void *dst)
 }
 
 /*
- * Each thread builds its own copy of A = im2col(X)^T (P x Kx, rows read in
- * place by the GEMM, no packing) and computes whole B panels of output
- * channels, untransposing each into Y with the epilogue: one join per image,
- * and no thread reads what another wrote.
+ * Units are (row block, B panel) pairs: the output positions are split into
+ * one block of rows per thread (MR-aligned), so each thread builds only its
+ * block's A = im2col(X)^T (rows read in place by the GEMM, no packing), and
+ * consecutive such layers read what the same thread wrote; within a block,
+ * whole B panels of output channels are untransposed into Y with the
+ * epilogue. A panel split alone left threads unbalanced when there are few
+ * panels (160 channels = 3 1/3 panels of 48) and had every thread build the
+ * whole A.
  */
 typedef struct {
     const conv_shape *sh;
@@ -462,11 +466,18 @@ typedef struct {
     float *y;
     const nni_epilogue *e;
     bool pointwise;
-    int64_t nr, Kx, img;
+    int64_t nr, Kx, img, panels, blocks;
     char *tws;
     size_t tws_each, col_bytes, at_bytes, yt_bytes;
-    int64_t *ready; /* per thread: image index + 1 whose A is built */
+    int64_t *ready; /* per thread: image * blocks + row block + 1 whose A is built */
 } tpanel_job;
+
+/* First output position of row block r (MR-aligned so that only the last block has a ragged row tile). */
+static int64_t tpanel_row(const tpanel_job *j, int64_t r)
+{
+    const int64_t P = j->sh->yvol;
+    return r >= j->blocks ? P : r * P / j->blocks / 8 * 8;
+}
 
 static void tpanel_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
@@ -476,20 +487,21 @@ static void tpanel_task(void *arg, int64_t a, int64_t b, int32_t tid)
     char *t = j->tws + (size_t)tid * j->tws_each;
     float *col = (float *)t, *at = (float *)(t + j->col_bytes), *yt = (float *)(t + j->col_bytes + j->at_bytes);
     void *ws = t + j->col_bytes + j->at_bytes + j->yt_bytes;
-    if (j->ready[tid] != j->img + 1) {
-        const float *src = j->x;
-        if (!j->pointwise) {
-            nni_im2col(&sh->g, sh->C, j->x, 0, P, col, NULL);
-            src = col;
+    for (int64_t u = a; u < b; u++) {
+        const int64_t r = u / j->panels, q = u % j->panels;
+        const int64_t p0 = tpanel_row(j, r), rows = tpanel_row(j, r + 1) - p0;
+        if (j->ready[tid] != j->img * j->blocks + r + 1) {
+            if (j->pointwise) {
+                nni_transpose_f32(j->x + p0, Kx, rows, P, at, Kx);
+            } else {
+                nni_im2col(&sh->g, sh->C, j->x, p0, p0 + rows, col, NULL);
+                nni_transpose_f32(col, Kx, rows, rows, at, Kx);
+            }
+            j->ready[tid] = j->img * j->blocks + r + 1;
         }
-        nni_transpose_f32(src, Kx, P, P, at, Kx);
-        j->ready[tid] = j->img + 1;
-    }
-    for (int64_t q = a; q < b; q++) {
         const int64_t m0 = q * nr, mw = m0 + nr < M ? nr : M - m0;
-        nni_sgemm_packed_ws(false, P, mw, Kx, 1.0f, at, Kx, j->wp + q * Kx * nr, 0.0f, yt, nr, ws, NULL);
-        nni_transpose_f32(yt, P, mw, nr, j->y + m0 * P, P);
-        nni_epilogue_apply(j->e, j->y + m0 * P, P, m0, mw, 0, P);
+        nni_sgemm_packed_ws(false, rows, mw, Kx, 1.0f, at, Kx, j->wp + q * Kx * nr, 0.0f, yt, nr, ws, NULL);
+        nni_transpose_epi_f32(yt, rows, mw, nr, j->y + m0 * P + p0, P, j->e, m0, p0);
     }
 }
 
@@ -504,7 +516,17 @@ static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float 
     if (!wp)
         return NN_E_NOMEM;
     const int32_t threads = nni_pool_threads(c->pool);
-    tpanel_job j = {.sh = sh, .wp = wp, .pointwise = pointwise, .nr = nr, .Kx = Kx};
+    tpanel_job j = {.sh = sh, .wp = wp, .pointwise = pointwise, .nr = nr, .Kx = Kx, .panels = (M + nr - 1) / nr};
+    /*
+     * Row blocks only when whole panels would leave a thread over 10% more
+     * than its share: writing Y by row blocks shares a cache line between
+     * the threads at every block edge of every channel row.
+     */
+    j.blocks = 1;
+    if (threads > 1 && (j.panels + threads - 1) / threads * nr * 10 > M * 11 / threads)
+        j.blocks = P / 8 < threads ? P / 8 : threads; /* blocks of at least one full row tile */
+    if (j.blocks < 1)
+        j.blocks = 1;
     j.col_bytes = pointwise ? 0 : align64((size_t)(Kx * P) * sizeof(float));
     j.at_bytes = align64((size_t)(Kx * P) * sizeof(float));
     j.yt_bytes = align64((size_t)(P * nr) * sizeof(float));
@@ -527,7 +549,7 @@ static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float 
             e.residual += n * M * P;
         e.ldr = P;
         j.e = &e;
-        nni_parallel_for(c->pool, (M + nr - 1) / nr, 1, tpanel_task, &j);
+        nni_parallel_for(c->pool, j.blocks * j.panels, 1, tpanel_task, &j);
     }
     return NN_OK;
 }

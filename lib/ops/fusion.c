@@ -12,14 +12,23 @@ void nni_fusion_epilogue(const nni_opctx *c, const float *bias, int64_t M, float
     if (!f)
         return;
     if (f->bn_scale && buf) {
-        /* y = (x + bias - mean) * a + b, a = scale / sqrt(var + eps), in double like BatchNormalization */
+        /*
+         * y = (x + bias - mean) * a + b, a = scale / sqrt(var + eps). In float,
+         * so that the loop vectorizes: this runs on every call, and in double
+         * it cost ~10 us per 1000 channels (6% of MobileNet-v2 on 2 threads
+         * went to such serial work between layers); a is within 2 ulp.
+         */
         const float *sc = f->bn_scale->data, *bb = f->bn_bias->data, *mean = f->bn_mean->data, *var = f->bn_var->data;
         float *scale = buf, *shift = buf + M;
-        for (int64_t m = 0; m < M; m++) {
-            double a = (double)sc[m] / sqrt((double)var[m] + (double)f->bn_epsilon);
-            scale[m] = (float)a;
-            shift[m] = (float)((double)bb[m] + ((bias ? (double)bias[m] : 0.0) - (double)mean[m]) * a);
-        }
+        const float eps = f->bn_epsilon;
+        for (int64_t m = 0; m < M; m++)
+            scale[m] = sc[m] / sqrtf(var[m] + eps);
+        if (bias)
+            for (int64_t m = 0; m < M; m++)
+                shift[m] = bb[m] + (bias[m] - mean[m]) * scale[m];
+        else
+            for (int64_t m = 0; m < M; m++)
+                shift[m] = bb[m] - mean[m] * scale[m];
         e->row_scale = scale;
         e->row_bias = shift;
     }

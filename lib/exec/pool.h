@@ -19,9 +19,10 @@ void nni_pool_free(nni_pool *pool);
 int32_t nni_pool_threads(const nni_pool *pool);
 /**
  * Run fn over [0, n) split into contiguous chunks of at least `grain` items
- * (a couple per thread, claimed by whichever thread is free: a thread may
- * run several, each call with its own tid); returns when all are done. A
- * NULL pool runs inline.
+ * (several per thread; thread t runs the t-th contiguous share of them unless
+ * it is late, when the others take over its chunks: a thread may run
+ * several, each call with its own tid); returns when all are done. A NULL
+ * pool runs inline.
  */
 void nni_parallel_for(nni_pool *pool, int64_t n, int64_t grain, nni_task_fn fn, void *arg);
 /** Number of online cores. */

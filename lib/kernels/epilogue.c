@@ -62,9 +62,54 @@ static inline __attribute__((always_inline)) void act_row(int32_t act, float a, 
     }
 }
 
+/*
+ * One pass over a row: act(s * x + rb [+ residual]) for the activations
+ * that are a select or two (the common conv epilogues: BatchNormalization
+ * folded in, then ReLU or Clip, with or without a residual). The general
+ * body below makes a pass per part, which for a shallow GEMM (K = 16..32)
+ * cost as much as the product itself.
+ */
+#define EPI_ROW_LOOP(EXPR)                                                                                           \
+    do {                                                                                                             \
+        if (res)                                                                                                     \
+            for (int64_t j = 0; j < ncols; j++) {                                                                    \
+                float v = s * x[j] + rb + res[j];                                                                    \
+                x[j] = (EXPR);                                                                                       \
+            }                                                                                                        \
+        else                                                                                                         \
+            for (int64_t j = 0; j < ncols; j++) {                                                                    \
+                float v = s * x[j] + rb;                                                                             \
+                x[j] = (EXPR);                                                                                       \
+            }                                                                                                        \
+    } while (0)
+
+static inline __attribute__((always_inline)) bool epi_one_pass(const nni_epilogue *e, float *c, int64_t ldc,
+                                                               int64_t row0, int64_t nrows, int64_t col0,
+                                                               int64_t ncols)
+{
+    if (e->col_bias || (e->act != NNI_ACT_NONE && e->act != NNI_ACT_RELU && e->act != NNI_ACT_CLIP))
+        return false;
+    const float a = e->alpha, b = e->beta;
+    for (int64_t i = 0; i < nrows; i++) {
+        float *restrict x = c + i * ldc;
+        const int64_t r = row0 + i;
+        const float s = e->row_scale ? e->row_scale[r] : 1.0f, rb = e->row_bias ? e->row_bias[r] : 0.0f;
+        const float *restrict res = e->residual ? e->residual + r * e->ldr + col0 : NULL;
+        if (e->act == NNI_ACT_RELU)
+            EPI_ROW_LOOP(v < 0.0f ? 0.0f : v);
+        else if (e->act == NNI_ACT_CLIP)
+            EPI_ROW_LOOP((v < a ? a : v) > b ? b : (v < a ? a : v));
+        else
+            EPI_ROW_LOOP(v);
+    }
+    return true;
+}
+
 static inline __attribute__((always_inline)) void epi_body(const nni_epilogue *e, float *c, int64_t ldc, int64_t row0,
                                                            int64_t nrows, int64_t col0, int64_t ncols)
 {
+    if (epi_one_pass(e, c, ldc, row0, nrows, col0, ncols))
+        return;
     const float *cb = e->col_bias ? e->col_bias + col0 : NULL;
     for (int64_t i = 0; i < nrows; i++) {
         float *restrict x = c + i * ldc;

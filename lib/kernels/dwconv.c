@@ -24,6 +24,7 @@
 #include "kernels/avx512.h"
 
 #define DW_MAX_TAPS 49 /* kernels up to 7x7 */
+#define S2_SEGMENT 8     /* stride 2: chunks computed per step of the phase split */
 
 static pthread_once_t g_dwb_once = PTHREAD_ONCE_INIT;
 static bool g_dwb_ok;
@@ -372,11 +373,10 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
     for (int64_t q = a; q < b; q++) {
         const int64_t m = q % j->M;
         const float *x = j->x + q * plane, *wk = j->w + m * kvol;
-        if (j->phase) {
-            float *ph = j->phase + tid * j->phase_each;
-            deinterleave_rows(j->g, j->x + q * j->g->in[0] * j->g->in[1], ph, j->hph, 0, j->g->in[0]);
-            x = ph;
-        }
+        const float *xin = j->x + q * j->g->in[0] * j->g->in[1];
+        if (j->phase)
+            x = j->phase + tid * j->phase_each;
+        int64_t split_rows = 0; /* input rows already split into the phase planes */
         float *y = j->y + q * plane;
         const float *rb = e ? e->row_bias : j->bias;
         const __m512 sc = _mm512_set1_ps(e && e->row_scale ? e->row_scale[m] : 1.0f);
@@ -384,14 +384,33 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
         __m512 wv[DW_MAX_TAPS];
         for (int64_t k = 0; k < kvol; k++)
             wv[k] = _mm512_set1_ps(wk[k]);
+        /*
+         * Stride 2: the phase split goes a few chunks ahead of the convolution
+         * instead of a whole plane before it, so that the input streams in
+         * while the previous chunks compute (a pass of each cost about as
+         * much as both interleaved).
+         */
+        const int64_t seg = j->phase ? S2_SEGMENT : j->nch;
+        for (int64_t cs = 0; cs < j->nch; cs += seg) {
+        const int64_t ce = cs + seg < j->nch ? cs + seg : j->nch;
+        if (j->phase) {
+            const nni_conv_geom *g = j->g;
+            const int64_t last_oh = (ce * 16 - 1) / g->out[1];
+            int64_t need = 2 * last_oh + g->kernel[0] - g->pad[0] + 1;
+            need = need < g->in[0] ? need : g->in[0];
+            if (need > split_rows) {
+                deinterleave_rows(g, xin, (float *)x, j->hph, split_rows, need);
+                split_rows = need;
+            }
+        }
         /* four chunks at a time: independent accumulation chains hide the FMA latency */
-        int64_t c = 0;
+        int64_t c = cs;
         if (kvol == 9) {
             const __m512 w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3], w4 = wv[4], w5 = wv[5], w6 = wv[6],
                          w7 = wv[7], w8 = wv[8];
             const int64_t o0 = j->offs[0], o1 = j->offs[1], o2 = j->offs[2], o3 = j->offs[3], o4 = j->offs[4],
                           o5 = j->offs[5], o6 = j->offs[6], o7 = j->offs[7], o8 = j->offs[8];
-            for (; c + 4 <= j->nch; c += 4) {
+            for (; c + 4 <= ce; c += 4) {
                 __m512 acc[4];
 #pragma GCC unroll 4
                 for (int u = 0; u < 4; u++) {
@@ -434,7 +453,7 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
                 }
             }
         }
-        for (; c < j->nch; c++) {
+        for (; c < ce; c++) {
             const __mmask16 *mk = j->masks + c * kvol;
             const int64_t p0 = c * 16;
             __m512 acc = _mm512_setzero_ps();
@@ -447,6 +466,7 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
             if (e && vec_act)
                 acc = nni_act16(acc, e->act, e->alpha, e->beta);
             _mm512_mask_storeu_ps(y + p0, om, acc);
+        }
         }
         if (e && !vec_act)
             nni_act_apply(e->act, e->alpha, e->beta, y, plane);

@@ -266,7 +266,7 @@ def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     ap.add_argument("--out", default=os.path.join(root, "models", "fashion_detector.onnx"))
     ap.add_argument("--scenes", type=int, default=6400, help="fresh training scenes per epoch")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=45)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()

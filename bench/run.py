@@ -6,7 +6,11 @@ zoo models, in the same run, alternating, with the ratios nn/ORT.
 
 For every (model, threads, batch) it alternates `nn-tool bench` and
 `bench/ort_bench.js` `--rounds` times and keeps each side's best median
-(the least disturbed by other load on a shared machine). It also runs
+(the least disturbed by other load on a shared machine), and the median of
+the rounds' paired ratios (nn's median over the ORT median measured right
+after it): on a shared VM whose speed swings by 2x for minutes at a time, a
+pair seconds apart sees the same machine, while the best medians of the two
+sides may come from different minutes. It also runs
 bench/peak.c once for the FP32 FMA peak and reports each model's attained
 GFLOP/s against it. Output: a Markdown table on stdout.
 """
@@ -82,9 +86,9 @@ def main():
     peak1 = pk.get("peak_gflops_avx512") or pk.get("peak_gflops_avx2") or 0
     print(f"FP32 FMA peak (1 core): {peak1:.1f} GFLOP/s (avx512 {pk.get('peak_gflops_avx512', 0):.1f}, "
           f"avx2 {pk.get('peak_gflops_avx2', 0):.1f})\n")
-    print("| model | threads | batch | nn ms | ORT ms | nn/ORT | nn GFLOP/s | % of peak | nn load ms | ORT load ms "
-          "| nn peak RSS MB | ORT peak RSS MB (minus node) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | threads | batch | nn ms | ORT ms | nn/ORT | nn/ORT paired | nn GFLOP/s | % of peak | nn load ms "
+          "| ORT load ms | nn peak RSS MB | ORT peak RSS MB (minus node) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for model in models:
         path = os.path.join(args.zoo, model, "model.onnx")
         macs = macs_of(args.tool, path)
@@ -92,7 +96,9 @@ def main():
             for batch in [int(b) for b in args.batch.split(",")]:
                 best = {"nn": None, "ort": None}
                 err = None
+                pairs = []
                 for _ in range(args.rounds):
+                    got = {}
                     common = [path, "--threads", str(threads), "--batch", str(batch), "--repeat", str(args.repeat)]
                     for side, cmd in (("nn", [args.tool, "bench"] + common),
                                       ("ort", ["node", os.path.join(HERE, "ort_bench.js")] + common)):
@@ -100,17 +106,23 @@ def main():
                         if vals is None:
                             err = f"{side}: {e}"
                             continue
+                        got[side] = vals["median_ms"]
                         if best[side] is None or vals["median_ms"] < best[side]["median_ms"]:
                             best[side] = vals
+                    if "nn" in got and "ort" in got:
+                        pairs.append(got["nn"] / got["ort"])
+                        print(f"{model} t{threads} b{batch}: nn {got['nn']:.2f} ms, ORT {got['ort']:.2f} ms", file=sys.stderr)
                 if best["nn"] is None or best["ort"] is None:
-                    print(f"| {model} | {threads} | {batch} | – | – | – | | | | | | {err} |")
+                    print(f"| {model} | {threads} | {batch} | – | – | – | – | | | | | | {err} |")
                     sys.stdout.flush()
                     continue
                 n, o = best["nn"], best["ort"]
                 gf = 2.0 * macs * batch / (n["median_ms"] * 1e6) if macs else 0
                 pct = 100.0 * gf / (peak1 * threads) if peak1 else 0
+                pairs.sort()
+                paired = (pairs[(len(pairs) - 1) // 2] + pairs[len(pairs) // 2]) / 2
                 print(f"| {model} | {threads} | {batch} | {n['median_ms']:.2f} | {o['median_ms']:.2f} | "
-                      f"{n['median_ms'] / o['median_ms']:.2f} | {gf:.1f} | {pct:.0f}% | {n['load_ms']:.0f} | "
+                      f"{n['median_ms'] / o['median_ms']:.2f} | {paired:.2f} | {gf:.1f} | {pct:.0f}% | {n['load_ms']:.0f} | "
                       f"{o['load_ms']:.0f} | {n['peak_rss_mb']:.0f} | {o['peak_rss_mb'] - o.get('base_rss_mb', 0):.0f} |")
                 sys.stdout.flush()
 

@@ -70,8 +70,10 @@ void nni_memo_free(nni_memo *m)
 
 size_t nni_memo_bytes(const nni_memo *m) { return m ? m->total : 0; }
 
-/* 64-bit FNV-1a over 256 words sampled evenly (and the last one): cheap per run, and any
- * update that touches most weights (an optimizer step) changes it. */
+/* 64-bit FNV-1a over 32 words sampled evenly (and the last one): any update that touches
+ * most weights (an optimizer step) changes it, and it is cheap per run — each sample of a
+ * large tensor is a cache miss (256 samples cost ~10 us per 7x7 layer of MobileNet-v2).
+ * Every path that writes weights also forgets or clears their entries explicitly. */
 static uint64_t fingerprint(const nn_tensor *t)
 {
     uint64_t h = 1469598103934665603ull ^ (uint64_t)t->nbytes;
@@ -79,7 +81,7 @@ static uint64_t fingerprint(const nn_tensor *t)
     const uint8_t *p = t->data;
     if (!p || words == 0)
         return h;
-    const size_t step = words > 256 ? words / 256 : 1;
+    const size_t step = words > 32 ? words / 32 : 1;
     for (size_t i = 0; i < words; i += step) {
         uint32_t w;
         memcpy(&w, p + 4 * i, 4);

@@ -343,6 +343,20 @@ static void build_masks(const nni_conv_geom *g, const tap_geom *tg, int64_t nch,
     build_masks_range(g, tg, 0, nch, masks, full);
 }
 
+typedef struct {
+    const nni_conv_geom *g;
+    const tap_geom *tg;
+    __mmask16 *masks;
+    uint8_t *full;
+} mask_job;
+
+static void mask_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const mask_job *m = arg;
+    (void)tid;
+    build_masks_range(m->g, m->tg, a, b, m->masks, m->full);
+}
+
 /* Split rows [ih0, ih1) of input plane x (H x W) into the four phase planes (row parity, column parity), rows of OW floats. */
 NNI_AVX512 static void deinterleave_rows(const nni_conv_geom *g, const float *x, float *ph, int64_t hph, int64_t ih0,
                                          int64_t ih1)
@@ -530,7 +544,13 @@ static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const fl
         j.phase_each = phase_floats(g);
         j.phase = (float *)((char *)ws + flat_table_bytes(g));
     }
-    build_masks(g, &tg, j.nch, masks, full);
+    if (j.nch >= 256) {
+        /* a large plane's table (112x112: ~15 us alone), split over the threads */
+        mask_job mj = {.g = g, .tg = &tg, .masks = masks, .full = full};
+        nni_parallel_for(pool, j.nch, 64, mask_task, &mj);
+    } else {
+        build_masks(g, &tg, j.nch, masks, full);
+    }
     j.offs = offs;
     j.masks = masks;
     j.full = full;

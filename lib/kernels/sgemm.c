@@ -1056,7 +1056,9 @@ static void run_gemv_dot(gv_job *g, nni_pool *pool)
     if (nt <= 1)
         gemv_dot_task(g, 0, g->n, 0);
     else
-        nni_parallel_for(pool, g->n, cdiv(g->n, nt), gemv_dot_task, g);
+        /* several chunks per thread: the matrix streams from memory, and a thread
+         * slowed by the other core's traffic leaves the rest to it */
+        nni_parallel_for(pool, g->n, max64(16, cdiv(g->n, 8 * (int64_t)nt)), gemv_dot_task, g);
 }
 
 static void run_gemv_axpy(gv_job *g, nni_pool *pool)

@@ -67,7 +67,9 @@ struct nni_pool {
     int32_t started;
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
-    nni_run *runs;              /* [n]: thread t's chunks, see RUN */
+    nni_run *runs;              /* [n_runs]: thread t's chunks, see RUN */
+    int32_t n_runs;             /* threads asked for; fixed before any worker starts (n may drop below it
+                                   if some could not be started: their runs stay empty) */
     _Atomic int64_t done;        /* chunks of the current job finished */
     _Atomic int32_t sleepers;    /* workers waiting on work_cv */
     _Atomic bool caller_sleeping;
@@ -80,7 +82,7 @@ struct nni_pool {
 
 static inline bool work_left(nni_pool *p)
 {
-    for (int32_t r = 0; r < p->n; r++) {
+    for (int32_t r = 0; r < p->n_runs; r++) {
         uint64_t t = atomic_load(&p->runs[r].word);
         if (RUN_IDX(t) < RUN_END(t))
             return true;
@@ -91,18 +93,20 @@ static inline bool work_left(nni_pool *p)
 /* Claim and run chunks, own run first, until none is left. */
 static void run_chunks(nni_pool *p, int32_t tid)
 {
-    for (int32_t k = 0; k < p->n; k++) {
-        _Atomic uint64_t *w = &p->runs[(tid + k) % p->n].word;
+    for (int32_t k = 0; k < p->n_runs; k++) {
+        _Atomic uint64_t *w = &p->runs[(tid + k) % p->n_runs].word;
         for (;;) {
             uint64_t t = atomic_fetch_add(w, 1);
             int64_t i = RUN_IDX(t);
             if (i >= RUN_END(t))
                 break;
+            /* the job's fields, read before this chunk counts as done: after that the caller may start the next job */
+            const int64_t total = p->n_chunks;
             int64_t begin = i * p->chunk, end = begin + p->chunk;
             if (end > p->n_items)
                 end = p->n_items;
             p->fn(p->arg, begin, end, tid);
-            if (atomic_fetch_add(&p->done, 1) + 1 == p->n_chunks && atomic_load(&p->caller_sleeping)) {
+            if (atomic_fetch_add(&p->done, 1) + 1 == total && atomic_load(&p->caller_sleeping)) {
                 pthread_mutex_lock(&p->mu);
                 pthread_cond_signal(&p->done_cv);
                 pthread_mutex_unlock(&p->mu);
@@ -151,6 +155,7 @@ nn_status nni_pool_create(int32_t n, nni_pool **out)
     if (!p)
         return nni_error(NN_E_NOMEM, "cannot allocate a thread pool");
     p->n = n;
+    p->n_runs = n;
     p->runs = nni_malloc_aligned((size_t)n * sizeof *p->runs);
     if (p->runs)
         for (int32_t t = 0; t < n; t++)

@@ -338,11 +338,6 @@ NNI_AVX512 static void build_masks_range(const nni_conv_geom *g, const tap_geom 
     }
 }
 
-static void build_masks(const nni_conv_geom *g, const tap_geom *tg, int64_t nch, __mmask16 *masks, uint8_t *full)
-{
-    build_masks_range(g, tg, 0, nch, masks, full);
-}
-
 typedef struct {
     const nni_conv_geom *g;
     const tap_geom *tg;
@@ -355,6 +350,14 @@ static void mask_task(void *arg, int64_t a, int64_t b, int32_t tid)
     const mask_job *m = arg;
     (void)tid;
     build_masks_range(m->g, m->tg, a, b, m->masks, m->full);
+}
+
+/* The whole table, a large plane's split over the threads (112x112: ~15 us alone). */
+static void build_masks(const nni_conv_geom *g, const tap_geom *tg, int64_t nch, __mmask16 *masks, uint8_t *full,
+                        nni_pool *pool)
+{
+    mask_job mj = {.g = g, .tg = tg, .masks = masks, .full = full};
+    nni_parallel_for(nch >= 256 ? pool : NULL, nch, 64, mask_task, &mj);
 }
 
 /* Split rows [ih0, ih1) of input plane x (H x W) into the four phase planes (row parity, column parity), rows of OW floats. */
@@ -378,6 +381,79 @@ NNI_AVX512 static void deinterleave_rows(const nni_conv_geom *g, const float *x,
     }
 }
 
+/* Chunks [cs, ce) of plane q (channel m) from its source x (the input plane or its phase planes), through the epilogue. */
+NNI_AVX512_INLINE void flat_plane_chunks(const flat_job *j, int64_t q, const float *x, float *y, const __m512 *wv,
+                                         __m512 sc, __m512 bi, int64_t cs, int64_t ce)
+{
+    const nni_epilogue *e = j->e;
+    const int64_t plane = j->g->out[0] * j->g->out[1], kvol = j->kvol;
+    const bool vec_act = !e || nni_act16_ok(e->act);
+    /* four chunks at a time: independent accumulation chains hide the FMA latency */
+    int64_t c = cs;
+    if (kvol == 9) {
+        const __m512 w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3], w4 = wv[4], w5 = wv[5], w6 = wv[6],
+                     w7 = wv[7], w8 = wv[8];
+        const int64_t o0 = j->offs[0], o1 = j->offs[1], o2 = j->offs[2], o3 = j->offs[3], o4 = j->offs[4],
+                      o5 = j->offs[5], o6 = j->offs[6], o7 = j->offs[7], o8 = j->offs[8];
+        for (; c + 4 <= ce; c += 4) {
+            __m512 acc[4];
+#pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                const __mmask16 *mk = j->masks + (c + u) * 9;
+                const float *xp = x + (c + u) * 16;
+                if (j->full[c + u]) {
+                    __m512 s0 = _mm512_mul_ps(w0, _mm512_loadu_ps(xp + o0));
+                    __m512 s1 = _mm512_mul_ps(w1, _mm512_loadu_ps(xp + o1));
+                    __m512 s2 = _mm512_mul_ps(w2, _mm512_loadu_ps(xp + o2));
+                    s0 = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xp + o3), s0);
+                    s1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(xp + o4), s1);
+                    s2 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(xp + o5), s2);
+                    s0 = _mm512_fmadd_ps(w6, _mm512_loadu_ps(xp + o6), s0);
+                    s1 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(xp + o7), s1);
+                    s2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(xp + o8), s2);
+                    acc[u] = _mm512_add_ps(_mm512_add_ps(s0, s1), s2);
+                    continue;
+                }
+                __m512 s0 = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mk[0], xp + o0));
+                __m512 s1 = _mm512_mul_ps(w1, _mm512_maskz_loadu_ps(mk[1], xp + o1));
+                __m512 s2 = _mm512_mul_ps(w2, _mm512_maskz_loadu_ps(mk[2], xp + o2));
+                s0 = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(mk[3], xp + o3), s0);
+                s1 = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mk[4], xp + o4), s1);
+                s2 = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mk[5], xp + o5), s2);
+                s0 = _mm512_fmadd_ps(w6, _mm512_maskz_loadu_ps(mk[6], xp + o6), s0);
+                s1 = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mk[7], xp + o7), s1);
+                s2 = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mk[8], xp + o8), s2);
+                acc[u] = _mm512_add_ps(_mm512_add_ps(s0, s1), s2);
+            }
+#pragma GCC unroll 4
+            for (int u = 0; u < 4; u++) {
+                const int64_t p0 = (c + u) * 16;
+                const __mmask16 om = nni_tail16(plane - p0);
+                __m512 v = _mm512_fmadd_ps(acc[u], sc, bi);
+                if (e && e->residual)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(om, e->residual + q * plane + p0));
+                if (e && vec_act)
+                    v = nni_act16(v, e->act, e->alpha, e->beta);
+                _mm512_mask_storeu_ps(y + p0, om, v);
+            }
+        }
+    }
+    for (; c < ce; c++) {
+        const __mmask16 *mk = j->masks + c * kvol;
+        const int64_t p0 = c * 16;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t k = 0; k < kvol; k++)
+            acc = _mm512_fmadd_ps(wv[k], _mm512_maskz_loadu_ps(mk[k], x + p0 + j->offs[k]), acc);
+        const __mmask16 om = nni_tail16(plane - p0);
+        acc = _mm512_fmadd_ps(acc, sc, bi);
+        if (e && e->residual)
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(om, e->residual + q * plane + p0));
+        if (e && vec_act)
+            acc = nni_act16(acc, e->act, e->alpha, e->beta);
+        _mm512_mask_storeu_ps(y + p0, om, acc);
+    }
+}
+
 NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
     const flat_job *j = arg;
@@ -386,10 +462,9 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
     const bool vec_act = !e || nni_act16_ok(e->act);
     for (int64_t q = a; q < b; q++) {
         const int64_t m = q % j->M;
-        const float *x = j->x + q * plane, *wk = j->w + m * kvol;
-        const float *xin = j->x + q * j->g->in[0] * j->g->in[1];
-        if (j->phase)
-            x = j->phase + tid * j->phase_each;
+        const float *wk = j->w + m * kvol, *xin = j->x + q * j->g->in[0] * j->g->in[1];
+        float *ph = j->phase ? j->phase + tid * j->phase_each : NULL; /* stride 2: the phase planes */
+        const float *x = ph ? ph : xin;
         int64_t split_rows = 0; /* input rows already split into the phase planes */
         float *y = j->y + q * plane;
         const float *rb = e ? e->row_bias : j->bias;
@@ -404,83 +479,20 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
          * while the previous chunks compute (a pass of each cost about as
          * much as both interleaved).
          */
-        const int64_t seg = j->phase ? S2_SEGMENT : j->nch;
+        const int64_t seg = ph ? S2_SEGMENT : j->nch;
         for (int64_t cs = 0; cs < j->nch; cs += seg) {
-        const int64_t ce = cs + seg < j->nch ? cs + seg : j->nch;
-        if (j->phase) {
-            const nni_conv_geom *g = j->g;
-            const int64_t last_oh = (ce * 16 - 1) / g->out[1];
-            int64_t need = 2 * last_oh + g->kernel[0] - g->pad[0] + 1;
-            need = need < g->in[0] ? need : g->in[0];
-            if (need > split_rows) {
-                deinterleave_rows(g, xin, (float *)x, j->hph, split_rows, need);
-                split_rows = need;
-            }
-        }
-        /* four chunks at a time: independent accumulation chains hide the FMA latency */
-        int64_t c = cs;
-        if (kvol == 9) {
-            const __m512 w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3], w4 = wv[4], w5 = wv[5], w6 = wv[6],
-                         w7 = wv[7], w8 = wv[8];
-            const int64_t o0 = j->offs[0], o1 = j->offs[1], o2 = j->offs[2], o3 = j->offs[3], o4 = j->offs[4],
-                          o5 = j->offs[5], o6 = j->offs[6], o7 = j->offs[7], o8 = j->offs[8];
-            for (; c + 4 <= ce; c += 4) {
-                __m512 acc[4];
-#pragma GCC unroll 4
-                for (int u = 0; u < 4; u++) {
-                    const __mmask16 *mk = j->masks + (c + u) * 9;
-                    const float *xp = x + (c + u) * 16;
-                    if (j->full[c + u]) {
-                        __m512 s0 = _mm512_mul_ps(w0, _mm512_loadu_ps(xp + o0));
-                        __m512 s1 = _mm512_mul_ps(w1, _mm512_loadu_ps(xp + o1));
-                        __m512 s2 = _mm512_mul_ps(w2, _mm512_loadu_ps(xp + o2));
-                        s0 = _mm512_fmadd_ps(w3, _mm512_loadu_ps(xp + o3), s0);
-                        s1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(xp + o4), s1);
-                        s2 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(xp + o5), s2);
-                        s0 = _mm512_fmadd_ps(w6, _mm512_loadu_ps(xp + o6), s0);
-                        s1 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(xp + o7), s1);
-                        s2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(xp + o8), s2);
-                        acc[u] = _mm512_add_ps(_mm512_add_ps(s0, s1), s2);
-                        continue;
-                    }
-                    __m512 s0 = _mm512_mul_ps(w0, _mm512_maskz_loadu_ps(mk[0], xp + o0));
-                    __m512 s1 = _mm512_mul_ps(w1, _mm512_maskz_loadu_ps(mk[1], xp + o1));
-                    __m512 s2 = _mm512_mul_ps(w2, _mm512_maskz_loadu_ps(mk[2], xp + o2));
-                    s0 = _mm512_fmadd_ps(w3, _mm512_maskz_loadu_ps(mk[3], xp + o3), s0);
-                    s1 = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(mk[4], xp + o4), s1);
-                    s2 = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(mk[5], xp + o5), s2);
-                    s0 = _mm512_fmadd_ps(w6, _mm512_maskz_loadu_ps(mk[6], xp + o6), s0);
-                    s1 = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(mk[7], xp + o7), s1);
-                    s2 = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(mk[8], xp + o8), s2);
-                    acc[u] = _mm512_add_ps(_mm512_add_ps(s0, s1), s2);
-                }
-#pragma GCC unroll 4
-                for (int u = 0; u < 4; u++) {
-                    const int64_t p0 = (c + u) * 16;
-                    const __mmask16 om = nni_tail16(plane - p0);
-                    __m512 v = _mm512_fmadd_ps(acc[u], sc, bi);
-                    if (e && e->residual)
-                        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(om, e->residual + q * plane + p0));
-                    if (e && vec_act)
-                        v = nni_act16(v, e->act, e->alpha, e->beta);
-                    _mm512_mask_storeu_ps(y + p0, om, v);
+            const int64_t ce = cs + seg < j->nch ? cs + seg : j->nch;
+            if (ph) {
+                const nni_conv_geom *g = j->g;
+                const int64_t last_oh = (ce * 16 - 1) / g->out[1];
+                int64_t need = 2 * last_oh + g->kernel[0] - g->pad[0] + 1;
+                need = need < g->in[0] ? need : g->in[0];
+                if (need > split_rows) {
+                    deinterleave_rows(g, xin, ph, j->hph, split_rows, need);
+                    split_rows = need;
                 }
             }
-        }
-        for (; c < ce; c++) {
-            const __mmask16 *mk = j->masks + c * kvol;
-            const int64_t p0 = c * 16;
-            __m512 acc = _mm512_setzero_ps();
-            for (int64_t k = 0; k < kvol; k++)
-                acc = _mm512_fmadd_ps(wv[k], _mm512_maskz_loadu_ps(mk[k], x + p0 + j->offs[k]), acc);
-            const __mmask16 om = nni_tail16(plane - p0);
-            acc = _mm512_fmadd_ps(acc, sc, bi);
-            if (e && e->residual)
-                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(om, e->residual + q * plane + p0));
-            if (e && vec_act)
-                acc = nni_act16(acc, e->act, e->alpha, e->beta);
-            _mm512_mask_storeu_ps(y + p0, om, acc);
-        }
+            flat_plane_chunks(j, q, x, y, wv, sc, bi, cs, ce);
         }
         if (e && !vec_act)
             nni_act_apply(e->act, e->alpha, e->beta, y, plane);
@@ -544,13 +556,7 @@ static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const fl
         j.phase_each = phase_floats(g);
         j.phase = (float *)((char *)ws + flat_table_bytes(g));
     }
-    if (j.nch >= 256) {
-        /* a large plane's table (112x112: ~15 us alone), split over the threads */
-        mask_job mj = {.g = g, .tg = &tg, .masks = masks, .full = full};
-        nni_parallel_for(pool, j.nch, 64, mask_task, &mj);
-    } else {
-        build_masks(g, &tg, j.nch, masks, full);
-    }
+    build_masks(g, &tg, j.nch, masks, full, pool);
     j.offs = offs;
     j.masks = masks;
     j.full = full;
@@ -586,10 +592,9 @@ typedef struct {
     const nni_epilogue *e;
     float *y;
     const float *res;
-    __mmask16 *masks; /* built by each task for its own chunks */
-    uint8_t *full;
+    const __mmask16 *masks;
+    const uint8_t *full;
     const int64_t *offs;
-    const tap_geom *tg;
 } sc_job;
 
 NNI_AVX512 static void sc_task(void *arg, int64_t a, int64_t b, int32_t tid)
@@ -599,7 +604,6 @@ NNI_AVX512 static void sc_task(void *arg, int64_t a, int64_t b, int32_t tid)
     const int64_t oplane = j->g->out[0] * j->g->out[1], kvol = j->kvol, C = j->C, taps = C * kvol;
     const bool vec_act = !e || nni_act16_ok(e->act);
     (void)tid;
-    build_masks_range(j->g, j->tg, a, b, j->masks, j->full);
     for (int64_t c = a; c < b; c++) {
         const __mmask16 *mk = j->masks + c * kvol;
         const bool full = j->full[c];
@@ -683,7 +687,8 @@ void nni_conv2d_smallc(const nni_conv_geom *g, int64_t N, int64_t C, int64_t M, 
     uint8_t *full = (uint8_t *)(masks + j.nch * kvol);
     tap_geom tg;
     const int64_t hph = flat_taps(g, offs, &tg);
-    j.offs = offs, j.masks = masks, j.full = full, j.tg = &tg;
+    build_masks(g, &tg, j.nch, masks, full, pool);
+    j.offs = offs, j.masks = masks, j.full = full;
     float *phase = (float *)((char *)ws + flat_table_bytes(g));
     for (int64_t n = 0; n < N; n++) {
         const float *xn = x + n * C * iplane;

@@ -609,36 +609,19 @@ static void transpose_generic(const float *src, int64_t rows, int64_t cols, int6
 }
 
 #if CONV_X86
-/* 16 x 16 blocks through registers; edge blocks with masked loads and stores. */
-NNI_AVX512 static void transpose_avx512(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
-                                        int64_t ldd)
-{
-    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
-        const int64_t nr = min64(16, rows - r0);
-        const __mmask16 rm = nni_tail16(nr);
-        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
-            const int64_t nc = min64(16, cols - c0);
-            const __mmask16 cm = nni_tail16(nc);
-            __m512 v[16];
-#pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                v[i] = i < nr ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * lds + c0) : _mm512_setzero_ps();
-            nni_tr16(v);
-            for (int64_t i = 0; i < nc; i++)
-                _mm512_mask_storeu_ps(dst + (c0 + i) * ldd + r0, rm, v[i]);
-        }
-    }
-}
-
-/* The transpose with e applied to each 16-float output row while it is in a register. */
+/*
+ * 16 x 16 blocks through registers; edge blocks with masked loads and
+ * stores. With an epilogue e, each 16-float output row gets it while it is
+ * in a register: dst is then the epilogue's block at (row0, col0).
+ */
 NNI_AVX512 static void transpose_epi_avx512(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
                                             int64_t ldd, const nni_epilogue *e, int64_t row0, int64_t col0)
 {
-    const bool vec_act = nni_act16_ok(e->act);
+    const bool vec_act = !e || nni_act16_ok(e->act);
     for (int64_t r0 = 0; r0 < rows; r0 += 16) {
         const int64_t nr = min64(16, rows - r0);
         const __mmask16 rm = nni_tail16(nr);
-        const __m512 cb = e->col_bias ? _mm512_maskz_loadu_ps(rm, e->col_bias + col0 + r0) : _mm512_setzero_ps();
+        const __m512 cb = e && e->col_bias ? _mm512_maskz_loadu_ps(rm, e->col_bias + col0 + r0) : _mm512_setzero_ps();
         for (int64_t c0 = 0; c0 < cols; c0 += 16) {
             const int64_t nc = min64(16, cols - c0);
             const __mmask16 cm = nni_tail16(nc);
@@ -648,24 +631,32 @@ NNI_AVX512 static void transpose_epi_avx512(const float *src, int64_t rows, int6
                 v[i] = i < nr ? _mm512_maskz_loadu_ps(cm, src + (r0 + i) * lds + c0) : _mm512_setzero_ps();
             nni_tr16(v);
             for (int64_t i = 0; i < nc; i++) {
-                const int64_t row = row0 + c0 + i; /* output row = the epilogue's row */
                 float *d = dst + (c0 + i) * ldd + r0;
                 __m512 t = v[i];
-                if (e->row_scale)
-                    t = _mm512_mul_ps(t, _mm512_set1_ps(e->row_scale[row]));
-                if (e->row_bias)
-                    t = _mm512_add_ps(t, _mm512_set1_ps(e->row_bias[row]));
-                t = _mm512_add_ps(t, cb);
-                if (e->residual)
-                    t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(rm, e->residual + row * e->ldr + col0 + r0));
-                if (vec_act)
-                    t = nni_act16(t, e->act, e->alpha, e->beta);
+                if (e) {
+                    const int64_t row = row0 + c0 + i; /* output row = the epilogue's row */
+                    if (e->row_scale)
+                        t = _mm512_mul_ps(t, _mm512_set1_ps(e->row_scale[row]));
+                    if (e->row_bias)
+                        t = _mm512_add_ps(t, _mm512_set1_ps(e->row_bias[row]));
+                    t = _mm512_add_ps(t, cb);
+                    if (e->residual)
+                        t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(rm, e->residual + row * e->ldr + col0 + r0));
+                    if (vec_act)
+                        t = nni_act16(t, e->act, e->alpha, e->beta);
+                }
                 _mm512_mask_storeu_ps(d, rm, t);
                 if (!vec_act)
                     nni_act_apply(e->act, e->alpha, e->beta, d, nr);
             }
         }
     }
+}
+
+NNI_AVX512 static void transpose_avx512(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
+                                        int64_t ldd)
+{
+    transpose_epi_avx512(src, rows, cols, lds, dst, ldd, NULL, 0, 0);
 }
 #endif
 

@@ -374,9 +374,16 @@ AVX512_INLINE void uk_avx512_body(int64_t kc, const float *restrict a, const flo
             st16(c + i * ldc + 16 * v, acc[i][v], beta);
 }
 
-/* 8 rows of A read in place (see uk_avx2_rows_body). */
+/*
+ * 8 rows of A read in place (see uk_avx2_rows_body), times 48 columns of B
+ * whose rows are ldb floats apart: a packed panel (ldb = 48), or, for a
+ * shallow product (a 1x1 convolution with few input channels), row-major B
+ * in place, whose rows of a tile stay in L1 across all row panels, where
+ * packing B would be a pass over the activations per call (per tile when
+ * threads split the rows).
+ */
 AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
-                                       float *restrict c, int64_t ldc, float beta, const int V)
+                                       int64_t ldb, float *restrict c, int64_t ldc, float beta, const int V)
 {
     __m512 acc[8][3];
     const float *ap[8];
@@ -388,10 +395,11 @@ AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int6
             acc[i][v] = _mm512_setzero_ps();
     }
     for (int64_t k = 0; k < kc; k++) {
+        const float *bk = b + k * ldb;
         __m512 bv[3];
 #pragma GCC unroll 3
         for (int v = 0; v < V; v++)
-            bv[v] = _mm512_loadu_ps(b + 16 * v);
+            bv[v] = _mm512_loadu_ps(bk + 16 * v);
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             __m512 av = _mm512_set1_ps(ap[i][k]);
@@ -399,7 +407,6 @@ AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int6
             for (int v = 0; v < V; v++)
                 acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
-        b += 48;
     }
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++)
@@ -408,50 +415,17 @@ AVX512_INLINE void uk_avx512_rows_body(int64_t kc, const float *restrict a, int6
             st16(c + i * ldc + 16 * v, acc[i][v], beta);
 }
 
-/*
- * Both operands in place: 8 rows of A and 48 columns of row-major B. For a
- * shallow product (a 1x1 convolution with few input channels) the B rows of
- * a tile stay in L1 across all row panels, and packing B would be a pass
- * over the activations per call (per tile when threads split the rows).
- */
 AVX512 static void uk_avx512_rr(int64_t kc, const float *restrict a, int64_t lda, const float *restrict b,
                                 int64_t ldb, float *restrict c, int64_t ldc, float beta)
 {
-    __m512 acc[8][3];
-    const float *ap[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        ap[i] = a + i * lda;
-#pragma GCC unroll 3
-        for (int v = 0; v < 3; v++)
-            acc[i][v] = _mm512_setzero_ps();
-    }
-    for (int64_t k = 0; k < kc; k++) {
-        const float *bk = b + k * ldb;
-        __m512 bv[3];
-#pragma GCC unroll 3
-        for (int v = 0; v < 3; v++)
-            bv[v] = _mm512_loadu_ps(bk + 16 * v);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) {
-            __m512 av = _mm512_set1_ps(ap[i][k]);
-#pragma GCC unroll 3
-            for (int v = 0; v < 3; v++)
-                acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++)
-#pragma GCC unroll 3
-        for (int v = 0; v < 3; v++)
-            st16(c + i * ldc + 16 * v, acc[i][v], beta);
+    uk_avx512_rows_body(kc, a, lda, b, ldb, c, ldc, beta, 3);
 }
 
 #define UK_AVX512_ROWS(V)                                                                                              \
     AVX512 static void uk_avx512_rows##V(int64_t kc, const float *a, int64_t lda, const float *b, float *c,           \
                                          int64_t ldc, float beta)                                                      \
     {                                                                                                                  \
-        uk_avx512_rows_body(kc, a, lda, b, c, ldc, beta, V);                                                           \
+        uk_avx512_rows_body(kc, a, lda, b, 48, c, ldc, beta, V);                                                       \
     }
 UK_AVX512_ROWS(1)
 UK_AVX512_ROWS(2)

@@ -74,7 +74,7 @@ struct nni_pool {
     _Atomic int32_t sleepers;    /* workers waiting on work_cv */
     _Atomic bool caller_sleeping;
     _Atomic bool stop;
-    /* the current job (written before the ticket is published) */
+    /* the current job (written before the runs are published) */
     nni_task_fn fn;
     void *arg;
     int64_t n_items, chunk, n_chunks;

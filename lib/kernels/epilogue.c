@@ -20,6 +20,14 @@ bool nni_epilogue_active(const nni_epilogue *e)
     return e && (e->row_scale || e->row_bias || e->col_bias || e->residual || e->act != NNI_ACT_NONE);
 }
 
+/* ReLU and Clip of one value: the same expressions as the unfused ops (unary.c). */
+static inline float relu1(float x) { return x < 0.0f ? 0.0f : x; }
+static inline float clip1(float x, float lo, float hi)
+{
+    float v = x < lo ? lo : x;
+    return v > hi ? hi : v;
+}
+
 /* The activation over one row; the same expressions as the unfused ops (unary.c). */
 static inline __attribute__((always_inline)) void act_row(int32_t act, float a, float b, float *restrict x,
                                                           int64_t n)
@@ -27,17 +35,15 @@ static inline __attribute__((always_inline)) void act_row(int32_t act, float a, 
     switch (act) {
     case NNI_ACT_RELU:
         for (int64_t j = 0; j < n; j++)
-            x[j] = x[j] < 0.0f ? 0.0f : x[j];
+            x[j] = relu1(x[j]);
         break;
     case NNI_ACT_LEAKY_RELU:
         for (int64_t j = 0; j < n; j++)
             x[j] = x[j] < 0.0f ? a * x[j] : x[j];
         break;
     case NNI_ACT_CLIP:
-        for (int64_t j = 0; j < n; j++) {
-            float v = x[j] < a ? a : x[j];
-            x[j] = v > b ? b : v;
-        }
+        for (int64_t j = 0; j < n; j++)
+            x[j] = clip1(x[j], a, b);
         break;
     case NNI_ACT_SIGMOID:
         for (int64_t j = 0; j < n; j++)
@@ -96,9 +102,9 @@ static inline __attribute__((always_inline)) bool epi_one_pass(const nni_epilogu
         const float s = e->row_scale ? e->row_scale[r] : 1.0f, rb = e->row_bias ? e->row_bias[r] : 0.0f;
         const float *restrict res = e->residual ? e->residual + r * e->ldr + col0 : NULL;
         if (e->act == NNI_ACT_RELU)
-            EPI_ROW_LOOP(v < 0.0f ? 0.0f : v);
+            EPI_ROW_LOOP(relu1(v));
         else if (e->act == NNI_ACT_CLIP)
-            EPI_ROW_LOOP((v < a ? a : v) > b ? b : (v < a ? a : v));
+            EPI_ROW_LOOP(clip1(v, a, b));
         else
             EPI_ROW_LOOP(v);
     }

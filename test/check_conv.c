@@ -387,6 +387,13 @@ START_TEST(test_conv_large)
         /* depthwise 3x3 stride 2 */
         {.nd = 2, .N = 1, .C = 32, .M = 32, .group = 32, .in = {57, 33}, .k = {3, 3}, .stride = {2, 2},
          .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        /* planes of over 256 16-output chunks: their mask tables are built over the threads */
+        {.nd = 2, .N = 1, .C = 8, .M = 8, .group = 8, .in = {70, 64}, .k = {3, 3}, .stride = {1, 1},
+         .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        {.nd = 2, .N = 1, .C = 8, .M = 8, .group = 8, .in = {131, 127}, .k = {3, 3}, .stride = {2, 2},
+         .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}},
+        {.nd = 2, .N = 2, .C = 3, .M = 9, .group = 1, .in = {150, 130}, .k = {3, 3}, .stride = {2, 2},
+         .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
         /* one output channel: matrix-vector columns, chunked */
         {.nd = 2, .N = 1, .C = 64, .M = 1, .group = 1, .in = {48, 50}, .k = {3, 3}, .stride = {1, 1},
          .dil = {1, 1}, .pb = {1, 0}, .pe = {1, 2}, .bias = true},

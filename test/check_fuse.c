@@ -241,6 +241,25 @@ static int fused_steps(const nn_model *m, nn_tensor **inputs)
     return n;
 }
 
+/* Fused steps of the plan whose depthwise convolution computes its input from a 1x1 convolution. */
+static int pw_fused_steps(const nn_model *m, nn_tensor **inputs)
+{
+    const nni_graph *g = &m->graph;
+    const nn_tensor *shapes[4];
+    for (int32_t i = 0; i < g->n_inputs; i++)
+        shapes[i] = inputs[i];
+    nni_plan p;
+    ck_assert_ok(nni_plan_build_ex(g, shapes, 1 << 16, NNI_PLAN_FUSE, &p));
+    int n = 0;
+    for (int32_t s = 0; s < p.n_steps; s++)
+        n += p.fusion && p.fusion[s].out >= 0 && p.fusion[s].pw >= 0;
+    nni_plan_free(&p);
+    return n;
+}
+
+static bool fused_slow_paths; /* run the fused model without the fast kernels too (their fallbacks) */
+static int last_pw_fused;     /* pw_fused_steps of the last check_same */
+
 /* Run y with fusion and without; compare; return the fused step count. */
 static int check_same(void (*build)(gb *, int), int variant, int threads)
 {
@@ -262,7 +281,10 @@ static int check_same(void (*build)(gb *, int), int variant, int threads)
     ck_assert_ok(nn_session_create(fused, &o, &s1));
     ck_assert_ok(nn_session_create(plain, &o, &s2));
     for (int rep = 0; rep < 2; rep++) { /* the second run reuses the plan and arena */
-        ck_assert_ok(nn_session_run(s1, (uint32_t)g->n_inputs, NULL, (const nn_tensor *const *)in));
+        nni_conv_fast_paths(!fused_slow_paths);
+        nn_status st1 = nn_session_run(s1, (uint32_t)g->n_inputs, NULL, (const nn_tensor *const *)in);
+        nni_conv_fast_paths(true);
+        ck_assert_ok(st1);
         nni_conv_fast_paths(false); /* the reference: unfused, im2col + GEMM */
         nn_status st2 = nn_session_run(s2, (uint32_t)g->n_inputs, NULL, (const nn_tensor *const *)in);
         nni_conv_fast_paths(true);
@@ -275,6 +297,7 @@ static int check_same(void (*build)(gb *, int), int variant, int threads)
                           variant, (long long)t, (double)x[t], (double)y[t]);
     }
     int n = fused_steps(fused, in);
+    last_pw_fused = pw_fused_steps(fused, in);
     ck_assert_int_eq(fused_steps(plain, in), 0);
     nn_session_free(s1);
     nn_session_free(s2);
@@ -347,6 +370,78 @@ START_TEST(test_fuse_gemm_and_bn)
 }
 END_TEST
 
+/*
+ * 1x1 Conv K -> M [+ bias] [-> BN] [-> act] -> depthwise 3x3 stride 2 + bias -> BN -> Relu (MobileNet's
+ * expand + depthwise): the 1x1 is computed inside the depthwise step. variant: shape (mod 5), the 1x1's
+ * bias, its BN and its activation (Relu, Clip, none, HardSwish: not a clamp, a pass of its own).
+ */
+static const int64_t pw_dw_shapes[5][5] = {/* N, K, M, H, W */
+                                           {1, 5, 20, 28, 28}, {2, 3, 16, 29, 33}, {1, 16, 24, 56, 56},
+                                           {1, 7, 9, 31, 48},  {1, 4, 8, 14, 14}};
+
+static void pw_dw_chain(gb *b, int v)
+{
+    const int64_t *sh = pw_dw_shapes[v % 5], M = sh[2];
+    int64_t xd[4] = {sh[0], sh[1], sh[3], sh[4]}, pwd[4] = {M, sh[1], 1, 1}, dwd[4] = {M, 1, 3, 3};
+    gb_input(b, "x", 4, xd);
+    gb_const(b, "pw_w", 4, pwd, -0.5f, 0.5f);
+    gb_const(b, "pw_b", 1, &M, -0.5f, 0.5f);
+    gb_const(b, "dw_w", 4, dwd, -0.5f, 0.5f);
+    gb_const(b, "dw_b", 1, &M, -0.5f, 0.5f);
+    gattr one = {.name = "kernel_shape", .type = NNI_ATTR_INTS, .n = 2, .ints = {1, 1}};
+    gb_node(b, "Conv", S("x", "pw_w", v / 5 % 2 ? "pw_b" : "", "", ""), v / 5 % 2 ? 3 : 2, "pw", &one, 1);
+    const char *cur = "pw";
+    if (v / 10 % 2 == 0) {
+        add_bn(b, cur, "pw_bn", M, "pwbn");
+        cur = "pw_bn";
+    }
+    switch (v / 20 % 4) {
+    case 0:
+        gb_node(b, "Relu", S(cur, "", "", "", ""), 1, "pw_act", NULL, 0);
+        cur = "pw_act";
+        break;
+    case 1:
+        gb_scalar(b, "lo", 0.0f);
+        gb_scalar(b, "hi", 0.6f);
+        gb_node(b, "Clip", S(cur, "lo", "hi", "", ""), 3, "pw_act", NULL, 0);
+        cur = "pw_act";
+        break;
+    case 3:
+        gb_node(b, "HardSwish", S(cur, "", "", "", ""), 1, "pw_act", NULL, 0);
+        cur = "pw_act";
+        break;
+    default:
+        break;
+    }
+    gattr at[4] = {{.name = "kernel_shape", .type = NNI_ATTR_INTS, .n = 2, .ints = {3, 3}},
+                   {.name = "pads", .type = NNI_ATTR_INTS, .n = 4, .ints = {1, 1, 1, 1}},
+                   {.name = "strides", .type = NNI_ATTR_INTS, .n = 2, .ints = {2, 2}},
+                   {.name = "group", .type = NNI_ATTR_INT, .i = M}};
+    gb_node(b, "Conv", S(cur, "dw_w", "dw_b", "", ""), 3, "dw", at, 4);
+    add_bn(b, "dw", "dw_bn", M, "dwbn");
+    gb_node(b, "Relu", S("dw_bn", "", "", "", ""), 1, "y", NULL, 0);
+}
+
+START_TEST(test_fuse_pointwise_depthwise)
+{
+    __builtin_cpu_init();
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    for (int slow = 0; slow < 2; slow++) {
+        fused_slow_paths = slow; /* the fused step's fallback: the 1x1 into scratch, then the depthwise */
+        for (int v = 0; v < 80; v++) {
+            const int64_t *sh = pw_dw_shapes[v % 5];
+            const bool pw_fuses = avx512 && sh[3] * sh[4] >= 28 * 28;
+            const bool pw_chain = v / 10 % 2 == 0 || v / 20 % 4 != 2; /* the 1x1 has a BN or an activation */
+            int n = check_same(pw_dw_chain, v, 1 + v % 2);
+            ck_assert_msg(last_pw_fused == (pw_fuses ? 1 : 0), "variant %d: %d steps compute a 1x1 inside", v,
+                          last_pw_fused);
+            ck_assert_int_eq(n, pw_fuses || !pw_chain ? 1 : 2);
+        }
+    }
+    fused_slow_paths = false;
+}
+END_TEST
+
 /* A conv output read twice, or a graph output, is never fused away. */
 static void shared(gb *b, int v)
 {
@@ -410,6 +505,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_fuse_conv_chains);
     tcase_add_test(tc, test_fuse_gemm_and_bn);
+    tcase_add_test(tc, test_fuse_pointwise_depthwise);
     tcase_add_test(tc, test_fuse_only_private_values);
     tcase_add_test(tc, test_inplace_elementwise);
     suite_add_tcase(s, tc);

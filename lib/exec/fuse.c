@@ -9,7 +9,9 @@
  * intermediate value feeds only the next node of the chain and is not a graph
  * output. The fused step runs where the chain's last node ran (the residual
  * may be computed in between) and writes that node's output; the
- * intermediates are never materialized.
+ * intermediates are never materialized. Then a 1x1 Conv step read only by a
+ * depthwise Conv step that can compute it (see fuse_pointwise_depthwise) is
+ * absorbed by that step.
  */
 #include <string.h>
 
@@ -47,6 +49,102 @@ static bool bn_params_ok(const nni_plan *p, const nni_node *bn, int32_t v)
     return true;
 }
 
+static bool constant(const nni_plan *p, int32_t v)
+{
+    return v >= 0 && (p->state[v] == NNI_VAL_CONST || p->state[v] == NNI_VAL_FOLDED);
+}
+
+/*
+ * A 1x1 Conv step (with its BatchNormalization and activation, no residual)
+ * whose output only a depthwise Conv reads is absorbed by that step, which
+ * computes the output a few channels at a time (MobileNet's expand +
+ * depthwise: the expanded activations, 6x the block's width, are never
+ * written out whole and read back).
+ */
+static nn_status fuse_pointwise_depthwise(const nni_graph *g, nni_plan *p)
+{
+    const int32_t ns = p->n_steps;
+    size_t nv = (size_t)(p->n_values ? p->n_values : 1);
+    int32_t *uses = nni_calloc(nv, sizeof *uses), *producer = nni_malloc(nv * sizeof *producer);
+    uint8_t *drop = nni_calloc((size_t)ns, 1);
+    nni_step_fusion *fu = p->fusion ? p->fusion : nni_malloc((size_t)ns * sizeof *fu);
+    nn_status st = NN_OK;
+    if (!uses || !producer || !drop || !fu) {
+        st = nni_error(NN_E_NOMEM, "cannot allocate the fusion plan");
+        goto done;
+    }
+    if (!p->fusion)
+        for (int32_t s = 0; s < ns; s++)
+            fu[s] = (nni_step_fusion){.out = -1, .bn = -1, .residual = -1, .pw = -1, .pw_bn = -1};
+    for (size_t v = 0; v < nv; v++)
+        producer[v] = -1;
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        uses[g->outputs[i]] += 2;
+    for (int32_t s = 0; s < ns; s++) {
+        const nni_node *n = &g->nodes[p->steps[s]];
+        for (int32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                uses[n->in[k]]++;
+        if (fu[s].residual >= 0)
+            uses[fu[s].residual]++;
+        const int32_t w = fu[s].out >= 0 ? fu[s].out : n->n_out > 0 ? n->out[0] : -1;
+        if (w >= 0)
+            producer[w] = s;
+    }
+    bool any = false;
+    for (int32_t t = 0; t < ns; t++) {
+        const nni_node *dw = &g->nodes[p->steps[t]];
+        const int32_t v = dw->n_in > 0 ? dw->in[0] : -1;
+        if (strcmp(dw->op_type, "Conv") != 0 || p->dynamic[t] || v < 0 || p->state[v] != NNI_VAL_ARENA ||
+            uses[v] != 1 || producer[v] < 0 || producer[v] >= t)
+            continue;
+        const int32_t s = producer[v];
+        const nni_node *pw = &g->nodes[p->steps[s]];
+        if (strcmp(pw->op_type, "Conv") != 0 || p->dynamic[s] || drop[s] || fu[s].residual >= 0 || fu[s].pw >= 0 ||
+            pw->n_in < 2 || !materialized(p, pw->in[0]) || !constant(p, pw->in[1]) ||
+            (pw->n_in > 2 && pw->in[2] >= 0 && !constant(p, pw->in[2])))
+            continue;
+        nn_tensor *pw_in[3] = {NULL, NULL, NULL}, *dw_in[3] = {NULL, NULL, NULL};
+        for (int32_t k = 0; k < 3; k++) {
+            pw_in[k] = k < pw->n_in && pw->in[k] >= 0 ? &p->vals[pw->in[k]] : NULL;
+            dw_in[k] = k < dw->n_in && dw->in[k] >= 0 ? &p->vals[dw->in[k]] : NULL;
+        }
+        if (!nni_conv_pw_dw_fusable(pw, pw_in, dw, dw_in))
+            continue;
+        if (fu[t].out < 0)
+            fu[t].out = dw->out[0];
+        fu[t].pw = p->steps[s];
+        fu[t].pw_bn = fu[s].out >= 0 ? fu[s].bn : -1;
+        fu[t].pw_act = fu[s].out >= 0 ? fu[s].act : 0;
+        fu[t].pw_alpha = fu[s].alpha;
+        fu[t].pw_beta = fu[s].beta;
+        p->state[v] = NNI_VAL_FUSED;
+        drop[s] = 1;
+        any = true;
+    }
+    if (any) {
+        int32_t m = 0;
+        for (int32_t s = 0; s < ns; s++) {
+            if (drop[s])
+                continue;
+            p->steps[m] = p->steps[s];
+            p->dynamic[m] = p->dynamic[s];
+            fu[m] = fu[s];
+            m++;
+        }
+        p->n_steps = m;
+        p->fusion = fu;
+        fu = NULL;
+    }
+done:
+    if (fu != p->fusion)
+        nni_free(fu);
+    nni_free(uses);
+    nni_free(producer);
+    nni_free(drop);
+    return st;
+}
+
 nn_status nni_plan_fuse(const nni_graph *g, nni_plan *p)
 {
     const int32_t ns = p->n_steps;
@@ -73,7 +171,7 @@ nn_status nni_plan_fuse(const nni_graph *g, nni_plan *p)
                 user[n->in[k]] = s;
             }
         absorbed_by[s] = emit_at[s] = -1;
-        fu[s] = (nni_step_fusion){.out = -1, .bn = -1, .residual = -1};
+        fu[s] = (nni_step_fusion){.out = -1, .bn = -1, .residual = -1, .pw = -1, .pw_bn = -1};
     }
     for (int32_t s = 0; s < ns; s++) {
         const nni_node *n = &g->nodes[p->steps[s]];
@@ -87,7 +185,7 @@ nn_status nni_plan_fuse(const nni_graph *g, nni_plan *p)
         float eps;
         if (strcmp(n->op_type, "BatchNormalization") == 0 && !nni_batchnorm_is_inference(n, g->opset, &eps))
             continue;
-        nni_step_fusion f = {.out = -1, .bn = -1, .residual = -1};
+        nni_step_fusion f = {.out = -1, .bn = -1, .residual = -1, .pw = -1, .pw_bn = -1};
         int32_t chain[3], nch = 0, stage = 0; /* stage: 0 BN, 1 residual, 2 activation, 3 done */
         while (stage < 3 && uses[v] == 1) {
             const int32_t fs = user[v];
@@ -163,6 +261,7 @@ nn_status nni_plan_fuse(const nni_graph *g, nni_plan *p)
         p->fusion = out_fu;
         out_fu = NULL;
     }
+    st = fuse_pointwise_depthwise(g, p);
 done:
     nni_free(uses);
     nni_free(user);

@@ -195,20 +195,25 @@ void nni_arena_done(nni_arena *a)
 
 /*
  * The values step s reads and writes. A fused step also reads its residual
- * (its BatchNormalization's parameters are constants) and writes the fused
- * output instead of its node's output 0.
+ * and the input of a pointwise convolution it computes (BatchNormalization
+ * parameters and weights are constants) and writes the fused output instead
+ * of its node's output 0.
  */
 static int32_t step_reads(const nni_graph *g, const nni_plan *p, int32_t s, int32_t k)
 {
     const nni_node *n = &g->nodes[p->steps[s]];
     if (k < n->n_in)
         return n->in[k];
-    return p->fusion && k == n->n_in ? p->fusion[s].residual : -1;
+    if (!p->fusion)
+        return -1;
+    if (k == n->n_in)
+        return p->fusion[s].residual;
+    return p->fusion[s].pw >= 0 ? g->nodes[p->fusion[s].pw].in[0] : -1;
 }
 
 static int32_t step_n_reads(const nni_graph *g, const nni_plan *p, int32_t s)
 {
-    return g->nodes[p->steps[s]].n_in + (p->fusion && p->fusion[s].out >= 0 ? 1 : 0);
+    return g->nodes[p->steps[s]].n_in + (p->fusion && p->fusion[s].out >= 0 ? 2 : 0);
 }
 
 static int32_t step_writes(const nni_graph *g, const nni_plan *p, int32_t s, int32_t k)

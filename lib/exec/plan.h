@@ -31,6 +31,10 @@ typedef struct nni_step_fusion {
     int32_t residual;   /* value added or -1 */
     int32_t act;        /* nni_act, 0 = none */
     float alpha, beta;
+    /* a depthwise Conv step: the 1x1 Conv node whose output is its input 0, computed on the fly
+     * (nni_fusion.pw), with that node's BatchNormalization and activation; pw = -1: none */
+    int32_t pw, pw_bn, pw_act;
+    float pw_alpha, pw_beta;
 } nni_step_fusion;
 
 typedef struct nni_plan {

@@ -237,22 +237,39 @@ static nn_status replan(nn_session *s, const nn_tensor *const *bound)
     return NN_OK;
 }
 
-/* The tensors a fused step's op needs besides its own inputs. */
-static void step_fusion(const nni_graph *g, nni_plan *p, const nni_step_fusion *sf, nni_fusion *f)
+static void bn_fusion(const nni_graph *g, nni_plan *p, int32_t node, nni_fusion *f)
+{
+    const nni_node *bn = &g->nodes[node];
+    f->bn_scale = &p->vals[bn->in[1]];
+    f->bn_bias = &p->vals[bn->in[2]];
+    f->bn_mean = &p->vals[bn->in[3]];
+    f->bn_var = &p->vals[bn->in[4]];
+    nni_batchnorm_is_inference(bn, g->opset, &f->bn_epsilon);
+}
+
+/* The tensors a fused step's op needs besides its own inputs (pw: room for a computed input 0). */
+static void step_fusion(const nni_graph *g, nni_plan *p, const nni_step_fusion *sf, nni_fusion *f, nni_fusion_pw *pw)
 {
     memset(f, 0, sizeof *f);
-    if (sf->bn >= 0) {
-        const nni_node *bn = &g->nodes[sf->bn];
-        f->bn_scale = &p->vals[bn->in[1]];
-        f->bn_bias = &p->vals[bn->in[2]];
-        f->bn_mean = &p->vals[bn->in[3]];
-        f->bn_var = &p->vals[bn->in[4]];
-        nni_batchnorm_is_inference(bn, g->opset, &f->bn_epsilon);
-    }
+    if (sf->bn >= 0)
+        bn_fusion(g, p, sf->bn, f);
     f->residual = sf->residual >= 0 ? &p->vals[sf->residual] : NULL;
     f->act = sf->act;
     f->act_alpha = sf->alpha;
     f->act_beta = sf->beta;
+    if (sf->pw >= 0) {
+        const nni_node *n = &g->nodes[sf->pw];
+        memset(pw, 0, sizeof *pw);
+        pw->x = &p->vals[n->in[0]];
+        pw->w = &p->vals[n->in[1]];
+        pw->b = n->n_in > 2 && n->in[2] >= 0 ? &p->vals[n->in[2]] : NULL;
+        if (sf->pw_bn >= 0)
+            bn_fusion(g, p, sf->pw_bn, &pw->f);
+        pw->f.act = sf->pw_act;
+        pw->f.act_alpha = sf->pw_alpha;
+        pw->f.act_beta = sf->pw_beta;
+        f->pw = pw;
+    }
 }
 
 static nn_status run_steps(nn_session *s)
@@ -288,7 +305,8 @@ static nn_status run_steps(nn_session *s)
         }
         if (sf) {
             nni_fusion f;
-            step_fusion(g, p, sf, &f);
+            nni_fusion_pw pw;
+            step_fusion(g, p, sf, &f, &pw);
             s->out_ptrs[0] = &p->vals[sf->out];
             st = nni_node_run_fused(g, n, s->in_ptrs, s->out_ptrs, s->pool, session_scratch, s, &f, s->model->memo);
         } else {

@@ -77,6 +77,25 @@ void nni_dw_blocked(const nni_conv_geom *g, int64_t N, int64_t M, const float *x
                     const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
 
 /*
+ * Depthwise convolution of stride 2 (nni_dw_blocked's flat cases) whose
+ * input is a pointwise convolution's output, computed on the fly a few
+ * channels at a time straight into the phase planes and never stored whole
+ * (inference fusion of MobileNet's expand + depthwise pair): input plane m
+ * of image n = pe(sum_k pw->w[m * K + k] * pw->x[(n * K + k) * H * W + p]),
+ * pe = pw->e without residual. w, bias, epi, y: as nni_dw_blocked. dwconv.c.
+ */
+typedef struct nni_pw_source {
+    int64_t K;             /* input channels of the pointwise convolution */
+    const float *x;        /* its input: N x K planes of H x W (the depthwise input's size) */
+    const float *w;        /* M x K */
+    const nni_epilogue *e; /* its epilogue (row scale/bias, activation) or NULL */
+} nni_pw_source;
+bool nni_dw_pointwise_ok(const nni_conv_geom *g);
+size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int32_t threads);
+void nni_dw_pointwise(const nni_conv_geom *g, int64_t N, int64_t M, const nni_pw_source *pw, const float *w,
+                      const float *bias, const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
+
+/*
  * Dense 2-D convolution of at most 4 input channels (a network's first
  * layer), AVX-512, stride 1 with "same" output or stride 2: y = act(conv +
  * epilogue); epi's row arrays are indexed by output channel, its residual

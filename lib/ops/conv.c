@@ -554,6 +554,77 @@ static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float 
     return NN_OK;
 }
 
+/*
+ * A depthwise convolution whose input is a 1x1 convolution computed on the
+ * fly (nni_fusion.pw, inference): the fused kernel where it applies, else
+ * the pointwise output in scratch (a GEMM and its epilogue) and the plain
+ * depthwise path.
+ */
+static nn_status pw_depthwise_run(nni_opctx *c, const conv_shape *sh, const nni_conv_geom *g2, const float *bias,
+                                  size_t epi_bytes)
+{
+    const nni_fusion_pw *pw = c->fusion->pw;
+    const int64_t N = sh->N, M = sh->M, K = pw->x->dims[1], HW = sh->xvol;
+    const size_t pe_bytes = pw->f.bn_scale ? align64((size_t)M * 2 * sizeof(float)) : 0;
+    const int32_t threads = nni_pool_threads(c->pool);
+    const bool fast = !g_no_fast_paths && nni_dw_pointwise_ok(g2);
+    size_t t_bytes = 0, ws_bytes;
+    if (fast) {
+        ws_bytes = nni_dw_pointwise_workspace(g2, threads);
+    } else {
+        t_bytes = align64((size_t)(N * M * HW) * sizeof(float));
+        size_t a = nni_sgemm_workspace(M, HW, K, threads), b = nni_conv2d_depthwise_workspace(g2, threads);
+        ws_bytes = a > b ? a : b;
+    }
+    const size_t bytes = epi_bytes + pe_bytes + t_bytes + ws_bytes;
+    char *buf = c->scratch(c, bytes);
+    if (!buf)
+        return nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of convolution scratch", bytes);
+    nni_epilogue epi, pe;
+    nni_fusion_epilogue(c, bias, M, (float *)buf, &epi);
+    nni_fusion_epilogue_of(&pw->f, pw->b ? pw->b->data : NULL, M, (float *)(buf + epi_bytes), &pe);
+    char *ws = buf + epi_bytes + pe_bytes + t_bytes;
+    if (fast) {
+        const nni_pw_source src = {.K = K, .x = pw->x->data, .w = pw->w->data,
+                                   .e = nni_epilogue_active(&pe) ? &pe : NULL};
+        nni_dw_pointwise(g2, N, M, &src, c->in[1]->data, NULL, &epi, c->out[0]->data, ws, c->pool);
+        return NN_OK;
+    }
+    float *t = (float *)(buf + epi_bytes + pe_bytes);
+    for (int64_t n = 0; n < N; n++)
+        nni_sgemm_ws_epi(false, false, M, HW, K, 1.0f, pw->w->data, K, (const float *)pw->x->data + n * K * HW, HW,
+                         0.0f, t + n * M * HW, HW, &pe, ws, c->pool);
+    nni_conv2d_depthwise_epi(g2, N * M, M, 1, t, c->in[1]->data, NULL, &epi, c->out[0]->data, ws, c->pool);
+    return NN_OK;
+}
+
+/* conv_resolve for node n with inputs `in` at plan time (shapes only). */
+static bool resolve_planned(const nni_node *n, nn_tensor *const *in, conv_shape *sh)
+{
+    nni_opctx c;
+    memset(&c, 0, sizeof c);
+    c.node = n;
+    c.state = n->state;
+    c.n_in = n->n_in;
+    c.in = in;
+    return n->state && n->n_in >= 2 && in[0] && in[1] && (n->n_in < 3 || in[2]) && conv_resolve(&c, sh) == NN_OK;
+}
+
+bool nni_conv_pw_dw_fusable(const nni_node *pw, nn_tensor *const *pw_in, const nni_node *dw, nn_tensor *const *dw_in)
+{
+    conv_shape a, b;
+    if (strcmp(pw->op_type, "Conv") != 0 || strcmp(dw->op_type, "Conv") != 0 || !resolve_planned(pw, pw_in, &a) ||
+        !resolve_planned(dw, dw_in, &b))
+        return false;
+    const conv_state *ps = pw->state;
+    if (a.g.nd != 2 || ps->group != 1 || a.kvol != 1 || a.N != b.N || a.M != b.C)
+        return false;
+    for (int32_t d = 0; d < 2; d++)
+        if (a.g.stride[d] != 1 || a.g.pad[d] != 0 || a.g.in[d] != a.g.out[d] || a.g.out[d] != b.g.in[d])
+            return false;
+    return b.g.nd == 2 && b.Cg == 1 && b.Mg == 1 && nni_dw_pointwise_ok(&b.g);
+}
+
 static nn_status conv_run(nni_opctx *c)
 {
     conv_shape sh;
@@ -579,6 +650,8 @@ static nn_status conv_run(nni_opctx *c)
             g2.in[0] = g2.out[0] = g2.kernel[0] = g2.stride[0] = g2.dil[0] = 1;
             g2.pad[0] = 0;
         }
+        if (c->fusion && c->fusion->pw)
+            return pw_depthwise_run(c, &sh, &g2, bias, epi_bytes);
         size_t bytes = epi_bytes + nni_conv2d_depthwise_workspace(&g2, nni_pool_threads(c->pool));
         char *ws = c->scratch(c, bytes);
         if (!ws)

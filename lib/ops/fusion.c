@@ -6,7 +6,11 @@
 
 void nni_fusion_epilogue(const nni_opctx *c, const float *bias, int64_t M, float *buf, nni_epilogue *e)
 {
-    const nni_fusion *f = c->fusion;
+    nni_fusion_epilogue_of(c->fusion, bias, M, buf, e);
+}
+
+void nni_fusion_epilogue_of(const nni_fusion *f, const float *bias, int64_t M, float *buf, nni_epilogue *e)
+{
     memset(e, 0, sizeof *e);
     e->row_bias = bias;
     if (!f)

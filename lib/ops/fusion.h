@@ -27,6 +27,16 @@ bool nni_batchnorm_is_inference(const nni_node *n, int64_t opset, float *epsilon
  * activation. buf holds 2 * M floats (used only when needed).
  */
 void nni_fusion_epilogue(const nni_opctx *c, const float *bias, int64_t M, float *buf, nni_epilogue *e);
+/** The same for fusion f (may be NULL). */
+void nni_fusion_epilogue_of(const nni_fusion *f, const float *bias, int64_t M, float *buf, nni_epilogue *e);
+
+/**
+ * True when Conv node dw (depthwise) can compute its input 0 on the fly from
+ * Conv node pw (1x1, stride 1, no padding, group 1, constant weights) and
+ * pw's BatchNormalization/activation: see nni_fusion.pw. *_in are the
+ * nodes' inputs as planned (shapes known).
+ */
+bool nni_conv_pw_dw_fusable(const nni_node *pw, nn_tensor *const *pw_in, const nni_node *dw, nn_tensor *const *dw_in);
 
 /**
  * Test hook: false makes convolutions skip their memo-backed paths

@@ -49,7 +49,16 @@ typedef struct nni_fusion {
     const nn_tensor *residual;    /* NULL = none */
     int32_t act;                  /* nni_act (kernels/epilogue.h); 0 = none */
     float act_alpha, act_beta;
+    /* Depthwise Conv only: input 0 is not stored but is the output of this
+     * 1x1 convolution (with its own BatchNormalization and activation),
+     * computed on the fly; NULL = none. */
+    const struct nni_fusion_pw *pw;
 } nni_fusion;
+
+typedef struct nni_fusion_pw {
+    const nn_tensor *x, *w, *b;   /* its input (N x K x H x W), weights (M x K x 1 x 1), bias or NULL */
+    nni_fusion f;                 /* its BatchNormalization and activation (no residual, no pw) */
+} nni_fusion_pw;
 
 typedef struct nni_opctx {
     const nni_node *node;         /* attributes, name (for messages) */

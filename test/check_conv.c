@@ -394,6 +394,11 @@ START_TEST(test_conv_large)
          .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}},
         {.nd = 2, .N = 2, .C = 3, .M = 9, .group = 1, .in = {150, 130}, .k = {3, 3}, .stride = {2, 2},
          .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        /* depthwise planes of 16x16 and below: four at a time, then the ones left over */
+        {.nd = 2, .N = 2, .C = 7, .M = 7, .group = 7, .in = {13, 11}, .k = {3, 3}, .stride = {1, 1},
+         .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},
+        {.nd = 2, .N = 1, .C = 9, .M = 9, .group = 9, .in = {7, 7}, .k = {5, 5}, .stride = {1, 1},
+         .dil = {1, 1}, .pb = {2, 2}, .pe = {2, 2}},
         /* depthwise planes of 96x96 and up: bands of rows over the threads */
         {.nd = 2, .N = 2, .C = 6, .M = 6, .group = 6, .in = {97, 101}, .k = {3, 3}, .stride = {1, 1},
          .dil = {1, 1}, .pb = {1, 1}, .pe = {1, 1}, .bias = true},

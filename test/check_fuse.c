@@ -314,6 +314,8 @@ static void conv1x1(gb *b, int v) { build_conv_chain(b, 16, 20, 1, 1, 1, 9, v, v
 static void conv_s2(gb *b, int v) { build_conv_chain(b, 6, 10, 3, 1, 2, 15, v, v / 7 % 2 == 0, false, v / 28 % 2 == 0); }
 static void depthwise(gb *b, int v) { build_conv_chain(b, 12, 12, 3, 12, 1 + v % 2, 17, v, v / 7 % 2 == 0, v % 2 == 0 && v / 14 % 2 == 0, v / 28 % 2 == 0); }
 static void depthwise_big(gb *b, int v) { build_conv_chain(b, 20, 20, 3, 20, 1 + v % 2, 29, v, v / 7 % 2 == 0, v % 2 == 0 && v / 14 % 2 == 0, v / 28 % 2 == 0); }
+/* planes of 16x16 and below: four at a time, and the planes left over */
+static void depthwise_small(gb *b, int v) { build_conv_chain(b, 10, 10, 3, 10, 1, 9, v, v / 7 % 2 == 0, v / 14 % 2 == 0, v / 28 % 2 == 0); }
 /* planes of 96x96 and up: split by bands of rows over the threads */
 static void depthwise_huge(gb *b, int v) { build_conv_chain(b, 4, 4, 3, 4, 1, 97, v, v / 7 % 2 == 0, v / 14 % 2 == 0, v / 28 % 2 == 0); }
 static void first_layer(gb *b, int v) { build_conv_chain(b, 3, 20, 3, 1, 2, 31, v, v / 7 % 2 == 0, false, v / 28 % 2 == 0); }
@@ -326,8 +328,9 @@ static void transposed3x3(gb *b, int v) { build_conv_chain(b, 16, 100, 3, 1, 2, 
 
 START_TEST(test_fuse_conv_chains)
 {
-    void (*builds[])(gb *, int) = {conv3x3, conv1x1, conv_s2, depthwise, depthwise_big, depthwise_huge, first_layer, grouped, wino,
-                                   wino_small, transposed1x1, transposed3x3};
+    void (*builds[])(gb *, int) = {conv3x3,     conv1x1,        conv_s2,     depthwise, depthwise_small, depthwise_big,
+                                   depthwise_huge, first_layer, grouped,   wino,       wino_small,      transposed1x1,
+                                   transposed3x3};
     for (size_t i = 0; i < sizeof builds / sizeof builds[0]; i++)
         for (int v = 0; v < 56; v++) {
             int n = check_same(builds[i], v, 1 + v % 2);

@@ -514,6 +514,75 @@ NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
         flat_plane(j, q, j->x + q * j->g->in[0] * j->g->in[1], false, tid);
 }
 
+/*
+ * Small planes (stride 1, 16x16 and below), where every chunk spans a row
+ * border and needs masked loads: four planes at a time, so each tap's lane
+ * mask is loaded once for all four, and the weights come from memory as the
+ * FMA's broadcast operand. The one-plane loop spent more instructions on
+ * masks and setup than on FMAs (MobileNet-v2's 14x14 depthwise layers ran at
+ * ~25% of the FMA rate; 14x14 and 7x7 layers 10-30% faster this way; 28x28
+ * ones, with some unmasked chunks, 5-15% slower).
+ */
+#define FLAT_GROUP 4
+NNI_AVX512_INLINE void flat4_tap(const flat_job *j, const float *const *x, const float *const *w, int64_t p0, int64_t k,
+                                 __mmask16 m, __m512 *a)
+{
+    const int64_t o = p0 + j->offs[k];
+#pragma GCC unroll 4
+    for (int i = 0; i < FLAT_GROUP; i++)
+        a[i] = _mm512_fmadd_ps(_mm512_set1_ps(w[i][k]), _mm512_maskz_loadu_ps(m, x[i] + o), a[i]);
+}
+
+NNI_AVX512 static void flat4_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const flat_job *j = arg;
+    const nni_epilogue *e = j->e;
+    const int64_t iplane = j->g->in[0] * j->g->in[1], plane = j->g->out[0] * j->g->out[1], kvol = j->kvol;
+    const bool vec_act = !e || nni_act16_ok(e->act);
+    const float *rb = e ? e->row_bias : j->bias;
+    (void)tid;
+    for (int64_t u = a; u < b; u++) {
+        const int64_t q0 = u * FLAT_GROUP;
+        const float *x[FLAT_GROUP], *w[FLAT_GROUP];
+        float *y[FLAT_GROUP];
+        __m512 sc[FLAT_GROUP], bi[FLAT_GROUP];
+        for (int i = 0; i < FLAT_GROUP; i++) {
+            const int64_t q = q0 + i, m = q % j->M;
+            x[i] = j->x + q * iplane;
+            w[i] = j->w + m * kvol;
+            y[i] = j->y + q * plane;
+            sc[i] = _mm512_set1_ps(e && e->row_scale ? e->row_scale[m] : 1.0f);
+            bi[i] = _mm512_set1_ps(rb ? rb[m] : 0.0f);
+        }
+        for (int64_t c = 0; c < j->nch; c++) {
+            const __mmask16 *mk = j->masks + c * kvol;
+            const int64_t p0 = c * 16;
+            __m512 acc[FLAT_GROUP] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            if (kvol == 9) {
+#pragma GCC unroll 9
+                for (int64_t k = 0; k < 9; k++)
+                    flat4_tap(j, x, w, p0, k, mk[k], acc);
+            } else {
+                for (int64_t k = 0; k < kvol; k++)
+                    flat4_tap(j, x, w, p0, k, mk[k], acc);
+            }
+            const __mmask16 om = nni_tail16(plane - p0);
+#pragma GCC unroll 4
+            for (int i = 0; i < FLAT_GROUP; i++) {
+                __m512 v = _mm512_fmadd_ps(acc[i], sc[i], bi[i]);
+                if (e && e->residual)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(om, e->residual + (q0 + i) * plane + p0));
+                if (e && vec_act)
+                    v = nni_act16(v, e->act, e->alpha, e->beta);
+                _mm512_mask_storeu_ps(y[i] + p0, om, v);
+            }
+        }
+        if (e && !vec_act)
+            for (int i = 0; i < FLAT_GROUP; i++)
+                nni_act_apply(e->act, e->alpha, e->beta, y[i], plane);
+    }
+}
+
 /* Stride 1 by bands: item u is band u / planes of plane u % planes (band-major). */
 NNI_AVX512 static void flat_band_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
@@ -800,6 +869,13 @@ static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const fl
         return;
     }
     const int64_t grain = (2048 + H * W - 1) / (H * W);
+    if (!j.phase && H * W <= 16 * 16) {
+        const int64_t groups = planes / FLAT_GROUP, rest = planes - groups * FLAT_GROUP;
+        nni_parallel_for(pool, groups, (grain + FLAT_GROUP - 1) / FLAT_GROUP, flat4_task, &j);
+        if (rest)
+            flat_task(&j, planes - rest, planes, 0);
+        return;
+    }
     nni_parallel_for(pool, planes, grain, flat_task, &j);
 }
 

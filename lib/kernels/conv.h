@@ -91,7 +91,7 @@ typedef struct nni_pw_source {
     const nni_epilogue *e; /* its epilogue (row scale/bias, activation) or NULL */
 } nni_pw_source;
 bool nni_dw_pointwise_ok(const nni_conv_geom *g);
-size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int32_t threads);
+size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int64_t K, int32_t threads);
 void nni_dw_pointwise(const nni_conv_geom *g, int64_t N, int64_t M, const nni_pw_source *pw, const float *w,
                       const float *bias, const nni_epilogue *epi, float *y, void *ws, nni_pool *pool);
 

@@ -91,7 +91,7 @@ static size_t flat_workspace(const nni_conv_geom *g, int32_t threads)
 
 /* Floats of one thread's pointwise planes (nni_dw_pointwise): the phase planes of a group of channels. */
 #define PW_GROUP 8
-static int64_t pw_buffer_floats(const nni_conv_geom *g) { return PW_GROUP * phase_floats(g); }
+static int64_t pw_buffer_floats(const nni_conv_geom *g, int64_t K) { return PW_GROUP * (phase_floats(g) + K); }
 
 size_t nni_dw_blocked_workspace(const nni_conv_geom *g, int32_t threads)
 {
@@ -620,7 +620,7 @@ NNI_AVX512 static void flat_band_task(void *arg, int64_t a, int64_t b, int32_t t
  * stored split into even and odd columns (the phase planes of stride 2).
  */
 typedef struct {
-    float sc[PW_GROUP], bi[PW_GROUP]; /* per channel of the group */
+    float bi[PW_GROUP];               /* per channel of the group */
     float lo, hi;                     /* the activation as a clamp (ReLU, Clip, none) */
     bool other_act;                   /* another activation: a pass over the planes afterwards */
 } pw_epi;
@@ -629,7 +629,6 @@ static void pw_epi_init(const nni_epilogue *e, int64_t m0, int64_t G, pw_epi *pe
 {
     for (int64_t g = 0; g < PW_GROUP; g++) {
         const int64_t m = m0 + (g < G ? g : 0);
-        pe->sc[g] = e && e->row_scale ? e->row_scale[m] : 1.0f;
         pe->bi[g] = e && e->row_bias ? e->row_bias[m] : 0.0f;
     }
     const int32_t act = e ? e->act : NNI_ACT_NONE;
@@ -648,8 +647,11 @@ NNI_AVX512_INLINE void pw_tile(const float *x, int64_t K, int64_t HW, const floa
                                __mmask16 m1, const pw_epi *pe, int64_t c0, float *dst, int64_t stride, int64_t odd_off,
                                __mmask16 me, __mmask16 mo, bool two)
 {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+    /* the accumulators start at the bias: the weights come scaled (see pw_phase_planes) */
+    __m512 a0 = _mm512_set1_ps(pe->bi[c0]), a1 = _mm512_set1_ps(pe->bi[c0 + 1]), a2 = _mm512_set1_ps(pe->bi[c0 + 2]);
+    __m512 a3 = _mm512_set1_ps(pe->bi[c0 + 3]), a4 = _mm512_set1_ps(pe->bi[c0 + 4]), a5 = _mm512_set1_ps(pe->bi[c0 + 5]);
+    __m512 a6 = _mm512_set1_ps(pe->bi[c0 + 6]), a7 = _mm512_set1_ps(pe->bi[c0 + 7]);
+    __m512 b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5, b6 = a6, b7 = a7;
     const bool full = m0 == 0xFFFF && (!two || m1 == 0xFFFF);
     for (int64_t k = 0; k < K; k++) {
         const float *xk = x + k * HW + p;
@@ -678,15 +680,14 @@ NNI_AVX512_INLINE void pw_tile(const float *x, int64_t K, int64_t HW, const floa
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
 #define PW_OUT(c, A, B)                                                                                                \
     do {                                                                                                               \
-        const __m512 sc = _mm512_set1_ps(pe->sc[c0 + (c)]), bi = _mm512_set1_ps(pe->bi[c0 + (c)]);                   \
-        const __m512 u = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(A, sc, bi), lo), hi);                           \
+        const __m512 u = _mm512_min_ps(_mm512_max_ps(A, lo), hi);                                                     \
         float *d = dst + (c) * stride;                                                                                 \
         if (!two) { /* the even lanes of one vector are its first 8 after the permute */                              \
             _mm512_mask_storeu_ps(d, me, _mm512_permutexvar_ps(ev, u));                                                \
             _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutexvar_ps(od, u));                                      \
             break;                                                                                                     \
         }                                                                                                              \
-        const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(B, sc, bi), lo), hi);                           \
+        const __m512 v = _mm512_min_ps(_mm512_max_ps(B, lo), hi);                                                     \
         _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(u, ev, v));                                                \
         _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutex2var_ps(u, od, v));                                      \
     } while (0)
@@ -706,7 +707,7 @@ NNI_AVX512_INLINE void pw_tile1(const float *x, int64_t K, int64_t HW, const flo
                                 __mmask16 m1, const pw_epi *pe, int64_t c, float *d, int64_t odd_off, __mmask16 me,
                                 __mmask16 mo)
 {
-    __m512 u = _mm512_setzero_ps(), v = u;
+    __m512 u = _mm512_set1_ps(pe->bi[c]), v = u;
     for (int64_t k = 0; k < K; k++) {
         const float *xk = x + k * HW + p;
         const __m512 wb = _mm512_set1_ps(w[k]);
@@ -714,9 +715,8 @@ NNI_AVX512_INLINE void pw_tile1(const float *x, int64_t K, int64_t HW, const flo
         v = _mm512_fmadd_ps(wb, _mm512_maskz_loadu_ps(m1, xk + 16), v);
     }
     const __m512 lo = _mm512_set1_ps(pe->lo), hi = _mm512_set1_ps(pe->hi);
-    const __m512 sc = _mm512_set1_ps(pe->sc[c]), bi = _mm512_set1_ps(pe->bi[c]);
-    u = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(u, sc, bi), lo), hi);
-    v = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(v, sc, bi), lo), hi);
+    u = _mm512_min_ps(_mm512_max_ps(u, lo), hi);
+    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
     const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(u, ev, v));
@@ -724,12 +724,10 @@ NNI_AVX512_INLINE void pw_tile1(const float *x, int64_t K, int64_t HW, const flo
 }
 
 /* Pixels p .. p + 32 of a row, every channel of the group (see pw_tile). */
-NNI_AVX512_INLINE void pw_tiles(const nni_pw_source *s, const float *x, int64_t HW, int64_t m0, int64_t G, int64_t p,
+NNI_AVX512_INLINE void pw_tiles(const float *x, int64_t K, int64_t HW, const float *w, int64_t G, int64_t p,
                                 __mmask16 m0k, __mmask16 m1k, const pw_epi *pe, float *dst, int64_t stride,
                                 int64_t odd_off, __mmask16 me, __mmask16 mo)
 {
-    const int64_t K = s->K;
-    const float *w = s->w + m0 * K;
     if (G == PW_GROUP) {
         /* a last piece of at most 16 pixels: one vector per channel, no FMA on empty lanes */
         if (m1k == 0)
@@ -750,8 +748,17 @@ NNI_AVX512_INLINE void pw_tiles(const nni_pw_source *s, const float *x, int64_t 
  * registers.
  */
 NNI_AVX512 static void pw_phase_planes(const nni_pw_source *s, const nni_conv_geom *geo, int64_t n, int64_t m0,
-                                       int64_t G, int64_t hph, float *t)
+                                       int64_t G, int64_t hph, float *t, float *wbuf)
 {
+    /* the epilogue's scale folded into the group's weights (wbuf: PW_GROUP x K) */
+    const int64_t K = s->K;
+    const float *w = s->w + m0 * K;
+    if (s->e && s->e->row_scale) {
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t k = 0; k < K; k++)
+                wbuf[g * K + k] = w[g * K + k] * s->e->row_scale[m0 + g];
+        w = wbuf;
+    }
     const int64_t H = geo->in[0], W = geo->in[1], HW = H * W, OW = geo->out[1];
     const int64_t w0 = (W + 1) / 2, w1 = W / 2, each = phase_floats(geo);
     const float *x = s->x + n * s->K * HW;
@@ -760,7 +767,7 @@ NNI_AVX512 static void pw_phase_planes(const nni_pw_source *s, const nni_conv_ge
     for (int64_t ih = 0; ih < H; ih++) {
         const int64_t row = ((ih & 1) * 2 * hph + (ih >> 1)) * OW; /* even columns; odd ones hph * OW further */
         for (int64_t c = 0; c < W; c += 32)
-            pw_tiles(s, x, HW, m0, G, ih * W + c, nni_tail16(W - c), nni_tail16(W - c - 16), &pe, t + row + c / 2, each,
+            pw_tiles(x, K, HW, w, G, ih * W + c, nni_tail16(W - c), nni_tail16(W - c - 16), &pe, t + row + c / 2, each,
                      hph * OW, nni_tail16(w0 - c / 2), nni_tail16(w1 - c / 2));
     }
     if (pe.other_act)
@@ -777,7 +784,7 @@ NNI_AVX512 static void pw_flat_task(void *arg, int64_t a, int64_t b, int32_t tid
     for (int64_t u = a; u < b; u++) {
         const int64_t n = u / groups, m0 = u % groups * PW_GROUP;
         const int64_t G = j->M - m0 < PW_GROUP ? j->M - m0 : PW_GROUP;
-        pw_phase_planes(j->pw, j->g, n, m0, G, j->hph, t);
+        pw_phase_planes(j->pw, j->g, n, m0, G, j->hph, t, t + PW_GROUP * j->phase_each);
         for (int64_t g = 0; g < G; g++)
             flat_plane(j, n * j->M + m0 + g, t + g * j->phase_each, true, tid);
     }
@@ -846,7 +853,7 @@ static void flat_run(const nni_conv_geom *g, int64_t planes, int64_t M, const fl
     j.masks = masks;
     j.full = full;
     if (pw) {
-        j.tbuf_each = pw_buffer_floats(g);
+        j.tbuf_each = pw_buffer_floats(g, pw->K);
         j.tbuf = (float *)((char *)ws + flat_workspace(g, nni_pool_threads(pool)));
         nni_parallel_for(pool, planes / M * ((M + PW_GROUP - 1) / PW_GROUP), 1, pw_flat_task, &j);
         return;
@@ -893,9 +900,9 @@ bool nni_dw_pointwise_ok(const nni_conv_geom *g)
     return nni_dw_blocked_ok(g, 1) && flat_s2(g) && g->in[0] * g->in[1] >= 28 * 28;
 }
 
-size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int32_t threads)
+size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int64_t K, int32_t threads)
 {
-    return flat_workspace(g, threads) + (size_t)pw_buffer_floats(g) * sizeof(float) * (size_t)(threads < 1 ? 1 : threads);
+    return flat_workspace(g, threads) + (size_t)pw_buffer_floats(g, K) * sizeof(float) * (size_t)(threads < 1 ? 1 : threads);
 }
 
 void nni_dw_pointwise(const nni_conv_geom *g, int64_t N, int64_t M, const nni_pw_source *pw, const float *w,
@@ -1106,9 +1113,9 @@ bool nni_dw_pointwise_ok(const nni_conv_geom *g)
     return false;
 }
 
-size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int32_t threads)
+size_t nni_dw_pointwise_workspace(const nni_conv_geom *g, int64_t K, int32_t threads)
 {
-    (void)g, (void)threads;
+    (void)g, (void)K, (void)threads;
     return 0;
 }
 

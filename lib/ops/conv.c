@@ -570,7 +570,7 @@ static nn_status pw_depthwise_run(nni_opctx *c, const conv_shape *sh, const nni_
     const bool fast = !g_no_fast_paths && nni_dw_pointwise_ok(g2);
     size_t t_bytes = 0, ws_bytes;
     if (fast) {
-        ws_bytes = nni_dw_pointwise_workspace(g2, threads);
+        ws_bytes = nni_dw_pointwise_workspace(g2, K, threads);
     } else {
         t_bytes = align64((size_t)(N * M * HW) * sizeof(float));
         size_t a = nni_sgemm_workspace(M, HW, K, threads), b = nni_conv2d_depthwise_workspace(g2, threads);

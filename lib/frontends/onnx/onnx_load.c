@@ -125,6 +125,11 @@ static nn_status convert_value_info(const Onnx__ValueInfoProto *vi, nni_value *v
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
         return nni_error(NN_E_UNSUPPORTED, "value '%s' is not a tensor (sequences and maps are not supported)", v->name);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    /* a value listed twice (the same graph output named again) is described anew */
+    for (int32_t i = 0; i < NN_MAX_RANK; i++) {
+        nni_free(v->dim_sym[i]);
+        v->dim_sym[i] = NULL;
+    }
     v->info.dtype = tt->has_elem_type ? tt->elem_type : NN_DTYPE_UNDEFINED;
     v->info.rank = -1; /* unknown rank */
     v->shape_known = false;

@@ -57,20 +57,27 @@ static inline bool nni_act16_ok(int32_t act)
            act == NNI_ACT_HARD_SIGMOID || act == NNI_ACT_HARD_SWISH;
 }
 
+/*
+ * x < lo ? lo : x, then v > hi ? hi : v — the unfused Relu/Clip selects, so
+ * NaN and -0 pass through unchanged. vmaxps/vminps return their second
+ * operand when the comparison fails (NaN, equal values), hence x second.
+ */
+NNI_AVX512_INLINE __m512 nni_clamp16(__m512 x, __m512 lo, __m512 hi)
+{
+    return _mm512_min_ps(hi, _mm512_max_ps(lo, x));
+}
+
 /* The activation on one vector, with the unfused ops' select semantics (NaN passes Relu). */
 NNI_AVX512_INLINE __m512 nni_act16(__m512 x, int32_t act, float alpha, float beta)
 {
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     switch (act) {
     case NNI_ACT_RELU:
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, zero);
+        return _mm512_max_ps(zero, x); /* nni_clamp16 without the upper bound */
     case NNI_ACT_LEAKY_RELU:
         return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_mul_ps(x, _mm512_set1_ps(alpha)));
-    case NNI_ACT_CLIP: {
-        const __m512 lo = _mm512_set1_ps(alpha), hi = _mm512_set1_ps(beta);
-        x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
-        return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
-    }
+    case NNI_ACT_CLIP:
+        return nni_clamp16(x, _mm512_set1_ps(alpha), _mm512_set1_ps(beta));
     case NNI_ACT_HARD_SIGMOID:
     case NNI_ACT_HARD_SWISH: {
         const __m512 v = act == NNI_ACT_HARD_SIGMOID

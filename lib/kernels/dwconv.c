@@ -680,14 +680,14 @@ NNI_AVX512_INLINE void pw_tile(const float *x, int64_t K, int64_t HW, const floa
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
 #define PW_OUT(c, A, B)                                                                                                \
     do {                                                                                                               \
-        const __m512 u = _mm512_min_ps(_mm512_max_ps(A, lo), hi);                                                     \
+        const __m512 u = nni_clamp16(A, lo, hi);                                                                       \
         float *d = dst + (c) * stride;                                                                                 \
         if (!two) { /* the even lanes of one vector are its first 8 after the permute */                              \
             _mm512_mask_storeu_ps(d, me, _mm512_permutexvar_ps(ev, u));                                                \
             _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutexvar_ps(od, u));                                      \
             break;                                                                                                     \
         }                                                                                                              \
-        const __m512 v = _mm512_min_ps(_mm512_max_ps(B, lo), hi);                                                     \
+        const __m512 v = nni_clamp16(B, lo, hi);                                                                       \
         _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(u, ev, v));                                                \
         _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutex2var_ps(u, od, v));                                      \
     } while (0)
@@ -715,8 +715,8 @@ NNI_AVX512_INLINE void pw_tile1(const float *x, int64_t K, int64_t HW, const flo
         v = _mm512_fmadd_ps(wb, _mm512_maskz_loadu_ps(m1, xk + 16), v);
     }
     const __m512 lo = _mm512_set1_ps(pe->lo), hi = _mm512_set1_ps(pe->hi);
-    u = _mm512_min_ps(_mm512_max_ps(u, lo), hi);
-    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    u = nni_clamp16(u, lo, hi);
+    v = nni_clamp16(v, lo, hi);
     const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(u, ev, v));

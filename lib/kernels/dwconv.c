@@ -368,23 +368,36 @@ static void build_masks(const nni_conv_geom *g, const tap_geom *tg, int64_t nch,
     nni_parallel_for(nch >= 256 ? pool : NULL, nch, 64, mask_task, &mj);
 }
 
-/* Split rows [ih0, ih1) of input plane x (H x W) into the four phase planes (row parity, column parity), rows of OW floats. */
+/*
+ * Phase planes (stride 2): four planes of hph rows of OW floats, by (row
+ * parity, column parity); input row ih's even columns start at
+ * phase_row(ih), its odd ones hph * OW further.
+ */
+static inline int64_t phase_row(int64_t ih, int64_t hph, int64_t OW) { return ((ih & 1) * 2 * hph + (ih >> 1)) * OW; }
+
+/* The even columns of the 32 pixels lo:hi to d (lanes me), the odd ones to d + odd_off (lanes mo). */
+NNI_AVX512_INLINE void store_even_odd(float *d, int64_t odd_off, __mmask16 me, __mmask16 mo, __m512 lo, __m512 hi)
+{
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(lo, ev, hi));
+    _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutex2var_ps(lo, od, hi));
+}
+
+/* Split rows [ih0, ih1) of input plane x (H x W) into its phase planes. */
 NNI_AVX512 static void deinterleave_rows(const nni_conv_geom *g, const float *x, float *ph, int64_t hph, int64_t ih0,
                                          int64_t ih1)
 {
     const int64_t W = g->in[1], OW = g->out[1];
     const int64_t w0 = (W + 1) / 2, w1 = W / 2;
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     for (int64_t ih = ih0; ih < ih1; ih++) {
         const float *row = x + ih * W;
-        float *p0 = ph + ((ih & 1) * 2 * hph + (ih >> 1)) * OW, *p1 = p0 + hph * OW;
+        float *p0 = ph + phase_row(ih, hph, OW);
         for (int64_t c0 = 0; c0 < w0; c0 += 16) {
             const int64_t b = 2 * c0;
-            const __m512 lo = _mm512_maskz_loadu_ps(nni_tail16(W - b), row + b);
-            const __m512 hi = _mm512_maskz_loadu_ps(nni_tail16(W - b - 16), row + b + 16);
-            _mm512_mask_storeu_ps(p0 + c0, nni_tail16(w0 - c0), _mm512_permutex2var_ps(lo, ev, hi));
-            _mm512_mask_storeu_ps(p1 + c0, nni_tail16(w1 - c0), _mm512_permutex2var_ps(lo, od, hi));
+            store_even_odd(p0 + c0, hph * OW, nni_tail16(w0 - c0), nni_tail16(w1 - c0),
+                           _mm512_maskz_loadu_ps(nni_tail16(W - b), row + b),
+                           _mm512_maskz_loadu_ps(nni_tail16(W - b - 16), row + b + 16));
         }
     }
 }
@@ -463,10 +476,12 @@ NNI_AVX512_INLINE void flat_plane_chunks(const flat_job *j, int64_t q, const flo
 }
 
 /*
- * Output plane q (channel m) from input plane xin: the plane's chunks, after
- * its phase split for stride 2 (unless xin already is the phase planes).
+ * Chunks [c0, c1) of output plane q (channel m) from input plane xin, after
+ * its phase split for stride 2 (unless xin already is the phase planes; a
+ * split plane is always computed whole).
  */
-NNI_AVX512 static void flat_plane(const flat_job *j, int64_t q, const float *xin, bool presplit, int32_t tid)
+NNI_AVX512 static void flat_plane(const flat_job *j, int64_t q, const float *xin, bool presplit, int32_t tid,
+                                  int64_t c0, int64_t c1)
 {
     const nni_epilogue *e = j->e;
     const int64_t plane = j->g->out[0] * j->g->out[1], kvol = j->kvol, m = q % j->M;
@@ -488,9 +503,9 @@ NNI_AVX512 static void flat_plane(const flat_job *j, int64_t q, const float *xin
      * while the previous chunks compute (a pass of each cost about as
      * much as both interleaved).
      */
-    const int64_t seg = ph ? S2_SEGMENT : j->nch;
-    for (int64_t cs = 0; cs < j->nch; cs += seg) {
-        const int64_t ce = cs + seg < j->nch ? cs + seg : j->nch;
+    const int64_t seg = ph ? S2_SEGMENT : c1 - c0;
+    for (int64_t cs = c0; cs < c1; cs += seg) {
+        const int64_t ce = cs + seg < c1 ? cs + seg : c1;
         if (ph) {
             const nni_conv_geom *g = j->g;
             const int64_t last_oh = (ce * 16 - 1) / g->out[1];
@@ -503,15 +518,17 @@ NNI_AVX512 static void flat_plane(const flat_job *j, int64_t q, const float *xin
         }
         flat_plane_chunks(j, q, x, y, wv, sc, bi, cs, ce);
     }
-    if (e && !vec_act)
-        nni_act_apply(e->act, e->alpha, e->beta, y, plane);
+    if (e && !vec_act) {
+        const int64_t p0 = c0 * 16, p1 = c1 * 16 < plane ? c1 * 16 : plane;
+        nni_act_apply(e->act, e->alpha, e->beta, y + p0, p1 - p0);
+    }
 }
 
 NNI_AVX512 static void flat_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
     const flat_job *j = arg;
     for (int64_t q = a; q < b; q++)
-        flat_plane(j, q, j->x + q * j->g->in[0] * j->g->in[1], false, tid);
+        flat_plane(j, q, j->x + q * j->g->in[0] * j->g->in[1], false, tid, 0, j->nch);
 }
 
 /*
@@ -587,32 +604,13 @@ NNI_AVX512 static void flat4_task(void *arg, int64_t a, int64_t b, int32_t tid)
 NNI_AVX512 static void flat_band_task(void *arg, int64_t a, int64_t b, int32_t tid)
 {
     const flat_job *j = arg;
-    const int64_t plane = j->g->in[0] * j->g->in[1], kvol = j->kvol;
-    (void)tid;
     for (int64_t u = a; u < b; u++) {
-        const int64_t band = u / j->planes, q = u % j->planes, m = q % j->M;
-        const int64_t cs = band * j->nch / j->bands, ce = (band + 1) * j->nch / j->bands;
-        const nni_epilogue *e = j->e;
-        const float *wk = j->w + m * kvol, *rb = e ? e->row_bias : j->bias;
-        __m512 wv[DW_MAX_TAPS];
-        for (int64_t k = 0; k < kvol; k++)
-            wv[k] = _mm512_set1_ps(wk[k]);
-        const __m512 sc = _mm512_set1_ps(e && e->row_scale ? e->row_scale[m] : 1.0f);
-        const __m512 bi = _mm512_set1_ps(rb ? rb[m] : 0.0f);
-        float *y = j->y + q * plane;
-        flat_plane_chunks(j, q, j->x + q * plane, y, wv, sc, bi, cs, ce);
-        if (e && !nni_act16_ok(e->act)) {
-            const int64_t p0 = cs * 16, p1 = ce * 16 < plane ? ce * 16 : plane;
-            nni_act_apply(e->act, e->alpha, e->beta, y + p0, p1 - p0);
-        }
+        const int64_t band = u / j->planes, q = u % j->planes;
+        flat_plane(j, q, j->x + q * j->g->in[0] * j->g->in[1], false, tid, band * j->nch / j->bands,
+                   (band + 1) * j->nch / j->bands);
     }
 }
 
-/*
- * A pointwise convolution's output planes m0 .. m0 + G of image n (G <= PW_GROUP),
- * through its epilogue, into t (G planes of HW): eight channels by 32 pixels
- * per step, so each input vector loaded feeds 8 FMAs.
- */
 /*
  * The pointwise planes are computed in register tiles of 8 channels x 32
  * pixels: per input channel 2 vector loads and 8 broadcasts feed 16 FMAs;
@@ -676,20 +674,11 @@ NNI_AVX512_INLINE void pw_tile(const float *x, int64_t K, int64_t HW, const floa
 #undef PW_ROW
     }
     const __m512 lo = _mm512_set1_ps(pe->lo), hi = _mm512_set1_ps(pe->hi);
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    /* one vector (!two): its 8 even and 8 odd columns are the first lanes of the split, me/mo cover no more */
 #define PW_OUT(c, A, B)                                                                                                \
     do {                                                                                                               \
         const __m512 u = nni_clamp16(A, lo, hi);                                                                       \
-        float *d = dst + (c) * stride;                                                                                 \
-        if (!two) { /* the even lanes of one vector are its first 8 after the permute */                              \
-            _mm512_mask_storeu_ps(d, me, _mm512_permutexvar_ps(ev, u));                                                \
-            _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutexvar_ps(od, u));                                      \
-            break;                                                                                                     \
-        }                                                                                                              \
-        const __m512 v = nni_clamp16(B, lo, hi);                                                                       \
-        _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(u, ev, v));                                                \
-        _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutex2var_ps(u, od, v));                                      \
+        store_even_odd(dst + (c) * stride, odd_off, me, mo, u, two ? nni_clamp16(B, lo, hi) : u);                      \
     } while (0)
     PW_OUT(0, a0, b0);
     PW_OUT(1, a1, b1);
@@ -715,12 +704,7 @@ NNI_AVX512_INLINE void pw_tile1(const float *x, int64_t K, int64_t HW, const flo
         v = _mm512_fmadd_ps(wb, _mm512_maskz_loadu_ps(m1, xk + 16), v);
     }
     const __m512 lo = _mm512_set1_ps(pe->lo), hi = _mm512_set1_ps(pe->hi);
-    u = nni_clamp16(u, lo, hi);
-    v = nni_clamp16(v, lo, hi);
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    _mm512_mask_storeu_ps(d, me, _mm512_permutex2var_ps(u, ev, v));
-    _mm512_mask_storeu_ps(d + odd_off, mo, _mm512_permutex2var_ps(u, od, v));
+    store_even_odd(d, odd_off, me, mo, nni_clamp16(u, lo, hi), nni_clamp16(v, lo, hi));
 }
 
 /* Pixels p .. p + 32 of a row, every channel of the group (see pw_tile). */
@@ -765,7 +749,7 @@ NNI_AVX512 static void pw_phase_planes(const nni_pw_source *s, const nni_conv_ge
     pw_epi pe;
     pw_epi_init(s->e, m0, G, &pe);
     for (int64_t ih = 0; ih < H; ih++) {
-        const int64_t row = ((ih & 1) * 2 * hph + (ih >> 1)) * OW; /* even columns; odd ones hph * OW further */
+        const int64_t row = phase_row(ih, hph, OW);
         for (int64_t c = 0; c < W; c += 32)
             pw_tiles(x, K, HW, w, G, ih * W + c, nni_tail16(W - c), nni_tail16(W - c - 16), &pe, t + row + c / 2, each,
                      hph * OW, nni_tail16(w0 - c / 2), nni_tail16(w1 - c / 2));
@@ -786,7 +770,7 @@ NNI_AVX512 static void pw_flat_task(void *arg, int64_t a, int64_t b, int32_t tid
         const int64_t G = j->M - m0 < PW_GROUP ? j->M - m0 : PW_GROUP;
         pw_phase_planes(j->pw, j->g, n, m0, G, j->hph, t, t + PW_GROUP * j->phase_each);
         for (int64_t g = 0; g < G; g++)
-            flat_plane(j, n * j->M + m0 + g, t + g * j->phase_each, true, tid);
+            flat_plane(j, n * j->M + m0 + g, t + g * j->phase_each, true, tid, 0, j->nch);
     }
 }
 

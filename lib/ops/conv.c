@@ -598,6 +598,17 @@ static nn_status pw_depthwise_run(nni_opctx *c, const conv_shape *sh, const nni_
     return NN_OK;
 }
 
+/* A 1x1 convolution (per group): stride 1, no padding, the output the input's size. */
+static bool is_pointwise(const conv_shape *sh)
+{
+    if (sh->kvol != 1)
+        return false;
+    for (int32_t d = 0; d < sh->g.nd; d++)
+        if (sh->g.stride[d] != 1 || sh->g.pad[d] != 0 || sh->g.in[d] != sh->g.out[d])
+            return false;
+    return true;
+}
+
 /* conv_resolve for node n with inputs `in` at plan time (shapes only). */
 static bool resolve_planned(const nni_node *n, nn_tensor *const *in, conv_shape *sh)
 {
@@ -617,12 +628,10 @@ bool nni_conv_pw_dw_fusable(const nni_node *pw, nn_tensor *const *pw_in, const n
         !resolve_planned(dw, dw_in, &b))
         return false;
     const conv_state *ps = pw->state;
-    if (a.g.nd != 2 || ps->group != 1 || a.kvol != 1 || a.N != b.N || a.M != b.C)
+    if (a.g.nd != 2 || ps->group != 1 || !is_pointwise(&a) || a.N != b.N || a.M != b.C || b.g.nd != 2 ||
+        a.g.out[0] != b.g.in[0] || a.g.out[1] != b.g.in[1])
         return false;
-    for (int32_t d = 0; d < 2; d++)
-        if (a.g.stride[d] != 1 || a.g.pad[d] != 0 || a.g.in[d] != a.g.out[d] || a.g.out[d] != b.g.in[d])
-            return false;
-    return b.g.nd == 2 && b.Cg == 1 && b.Mg == 1 && nni_dw_pointwise_ok(&b.g);
+    return b.Cg == 1 && b.Mg == 1 && nni_dw_pointwise_ok(&b.g);
 }
 
 static nn_status conv_run(nni_opctx *c)
@@ -680,10 +689,7 @@ static nn_status conv_run(nni_opctx *c)
 
     conv_plan p = {.sh = &sh, .x = c->in[0]->data, .w = c->in[1]->data, .y = c->out[0]->data,
                    .group = s->group, .Kg = sh.Cg * sh.kvol, .nr = nni_sgemm_nr()};
-    bool pointwise = sh.kvol == 1;
-    for (int32_t d = 0; d < nd; d++)
-        if (sh.g.stride[d] != 1 || sh.g.pad[d] != 0 || sh.g.in[d] != sh.g.out[d])
-            pointwise = false;
+    const bool pointwise = is_pointwise(&sh);
     if (use_transposed(c, &sh))
         return transposed_run(c, &sh, bias, epi_bytes, pointwise);
     /* a single output channel per group is a matrix-vector product: plain columns suit it */

@@ -59,17 +59,18 @@ static bool constant(const nni_plan *p, int32_t v)
  * whose output only a depthwise Conv reads is absorbed by that step, which
  * computes the output a few channels at a time (MobileNet's expand +
  * depthwise: the expanded activations, 6x the block's width, are never
- * written out whole and read back).
+ * written out whole and read back). uses: readers of each value, as counted by
+ * nni_plan_fuse (fusing moves reads between steps, it does not add any).
  */
-static nn_status fuse_pointwise_depthwise(const nni_graph *g, nni_plan *p)
+static nn_status fuse_pointwise_depthwise(const nni_graph *g, nni_plan *p, const int32_t *uses)
 {
     const int32_t ns = p->n_steps;
     size_t nv = (size_t)(p->n_values ? p->n_values : 1);
-    int32_t *uses = nni_calloc(nv, sizeof *uses), *producer = nni_malloc(nv * sizeof *producer);
+    int32_t *producer = nni_malloc(nv * sizeof *producer);
     uint8_t *drop = nni_calloc((size_t)ns, 1);
     nni_step_fusion *fu = p->fusion ? p->fusion : nni_malloc((size_t)ns * sizeof *fu);
     nn_status st = NN_OK;
-    if (!uses || !producer || !drop || !fu) {
+    if (!producer || !drop || !fu) {
         st = nni_error(NN_E_NOMEM, "cannot allocate the fusion plan");
         goto done;
     }
@@ -78,15 +79,8 @@ static nn_status fuse_pointwise_depthwise(const nni_graph *g, nni_plan *p)
             fu[s] = (nni_step_fusion){.out = -1, .bn = -1, .residual = -1, .pw = -1, .pw_bn = -1};
     for (size_t v = 0; v < nv; v++)
         producer[v] = -1;
-    for (int32_t i = 0; i < g->n_outputs; i++)
-        uses[g->outputs[i]] += 2;
     for (int32_t s = 0; s < ns; s++) {
         const nni_node *n = &g->nodes[p->steps[s]];
-        for (int32_t k = 0; k < n->n_in; k++)
-            if (n->in[k] >= 0)
-                uses[n->in[k]]++;
-        if (fu[s].residual >= 0)
-            uses[fu[s].residual]++;
         const int32_t w = fu[s].out >= 0 ? fu[s].out : n->n_out > 0 ? n->out[0] : -1;
         if (w >= 0)
             producer[w] = s;
@@ -139,7 +133,6 @@ static nn_status fuse_pointwise_depthwise(const nni_graph *g, nni_plan *p)
 done:
     if (fu != p->fusion)
         nni_free(fu);
-    nni_free(uses);
     nni_free(producer);
     nni_free(drop);
     return st;
@@ -261,7 +254,7 @@ nn_status nni_plan_fuse(const nni_graph *g, nni_plan *p)
         p->fusion = out_fu;
         out_fu = NULL;
     }
-    st = fuse_pointwise_depthwise(g, p);
+    st = fuse_pointwise_depthwise(g, p, uses);
 done:
     nni_free(uses);
     nni_free(user);

@@ -225,8 +225,8 @@ static nn_model *make_model(void (*build)(gb *, int), int variant, bool all_outp
     return m;
 }
 
-/* Steps of the fused plan that carry a fusion. */
-static int fused_steps(const nn_model *m, nn_tensor **inputs)
+/* Steps of the fused plan that carry a fusion; with `pw`, only those that compute a 1x1 convolution inside. */
+static int fused_steps(const nn_model *m, nn_tensor **inputs, bool pw)
 {
     const nni_graph *g = &m->graph;
     const nn_tensor *shapes[4];
@@ -236,30 +236,14 @@ static int fused_steps(const nn_model *m, nn_tensor **inputs)
     ck_assert_ok(nni_plan_build_ex(g, shapes, 1 << 16, NNI_PLAN_FUSE, &p));
     int n = 0;
     for (int32_t s = 0; s < p.n_steps; s++)
-        n += p.fusion && p.fusion[s].out >= 0;
-    nni_plan_free(&p);
-    return n;
-}
-
-/* Fused steps of the plan whose depthwise convolution computes its input from a 1x1 convolution. */
-static int pw_fused_steps(const nn_model *m, nn_tensor **inputs)
-{
-    const nni_graph *g = &m->graph;
-    const nn_tensor *shapes[4];
-    for (int32_t i = 0; i < g->n_inputs; i++)
-        shapes[i] = inputs[i];
-    nni_plan p;
-    ck_assert_ok(nni_plan_build_ex(g, shapes, 1 << 16, NNI_PLAN_FUSE, &p));
-    int n = 0;
-    for (int32_t s = 0; s < p.n_steps; s++)
-        n += p.fusion && p.fusion[s].out >= 0 && p.fusion[s].pw >= 0;
+        n += p.fusion && p.fusion[s].out >= 0 && (!pw || p.fusion[s].pw >= 0);
     nni_plan_free(&p);
     return n;
 }
 
 static bool fused_slow_paths; /* run the fused model without the fast kernels too (their fallbacks) */
 static bool with_nans;        /* some input elements NaN: fused activations must pass them as the unfused ops do */
-static int last_pw_fused;     /* pw_fused_steps of the last check_same */
+static int last_pw_fused;     /* fused_steps(..., true) of the last check_same */
 
 /* Run y with fusion and without; compare; return the fused step count. */
 static int check_same(void (*build)(gb *, int), int variant, int threads)
@@ -297,9 +281,9 @@ static int check_same(void (*build)(gb *, int), int variant, int threads)
             ck_assert_msg(isnan(x[t]) == isnan(y[t]) && (isnan(y[t]) || fabsf(x[t] - y[t]) <= 2e-5f * (1.0f + fabsf(y[t]))),
                           "variant %d element %lld: fused %g, plain %g", variant, (long long)t, (double)x[t], (double)y[t]);
     }
-    int n = fused_steps(fused, in);
-    last_pw_fused = pw_fused_steps(fused, in);
-    ck_assert_int_eq(fused_steps(plain, in), 0);
+    int n = fused_steps(fused, in, false);
+    last_pw_fused = fused_steps(fused, in, true);
+    ck_assert_int_eq(fused_steps(plain, in, false), 0);
     nn_session_free(s1);
     nn_session_free(s2);
     for (int32_t i = 0; i < g->n_inputs; i++)

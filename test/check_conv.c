@@ -109,6 +109,19 @@ static void expect_close(const nn_tensor *got, const double *want, int64_t n, co
 
 /* ---- SGEMM ---- */
 
+/* The activations the epilogue tests use, in double precision. */
+static double act_ref(int act, double x, double a, double b)
+{
+    switch (act) {
+    case NNI_ACT_RELU: return x < 0 ? 0 : x;
+    case NNI_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
+    case NNI_ACT_CLIP: return x < a ? a : x > b ? b : x;
+    case NNI_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    default: return x;
+    }
+}
+
+
 static void check_sgemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta,
                              nni_pool *pool)
 {
@@ -162,6 +175,63 @@ START_TEST(test_sgemm_all_kernels)
             }
     }
     nni_sgemm_force_arch(NULL);
+    nni_pool_free(pool);
+}
+END_TEST
+
+/*
+ * Products split by depth on two threads (a 1x1 convolution that shrinks the
+ * channels), with every epilogue part and beta, against a double reference.
+ */
+START_TEST(test_sgemm_split_depth)
+{
+    static const int64_t shapes[][3] = {{8, 256, 1024}, {17, 500, 300}, {24, 784, 144}, {64, 196, 384}, {96, 49, 577}};
+    nni_pool *pool = NULL;
+    ck_assert_ok(nni_pool_create(2, &pool));
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 6; t++) {
+            const int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            const bool ta = t & 1;
+            ck_assert_msg(nni_sgemm_splits_depth(M, N, K, false, 2), "%lldx%lldx%lld does not split by depth",
+                          (long long)M, (long long)N, (long long)K);
+            const int64_t lda = (ta ? M : K) + 1, ldc = N + 2;
+            const float alpha = t & 1 ? 0.75f : 1.0f, beta = t / 2 == 0 ? 0.0f : t / 2 == 1 ? 1.0f : -0.5f;
+            float *A = malloc(sizeof(float) * (size_t)((ta ? K : M) * lda)), *B = malloc(sizeof(float) * (size_t)(K * N));
+            float *C = malloc(sizeof(float) * (size_t)(M * ldc)), *C0 = malloc(sizeof(float) * (size_t)(M * ldc));
+            float *res = malloc(sizeof(float) * (size_t)(M * N)), *sc = malloc(sizeof(float) * (size_t)M);
+            float *bi = malloc(sizeof(float) * (size_t)M);
+            fill_random(A, (ta ? K : M) * lda), fill_random(B, K * N), fill_random(C0, M * ldc);
+            fill_random(res, M * N), fill_random(sc, M), fill_random(bi, M);
+            for (int64_t i = 0; i < M * ldc; i++)
+                C[i] = beta == 0.0f ? NAN : C0[i]; /* beta == 0 must not read C */
+            nni_epilogue e = {.act = t % 3 == 0 ? NNI_ACT_CLIP : NNI_ACT_NONE, .alpha = -0.5f, .beta = 0.5f, .ldr = N};
+            if (t % 2 == 0)
+                e.row_scale = sc;
+            if (t != 3)
+                e.row_bias = bi;
+            if (t % 3 != 1)
+                e.residual = res;
+            void *ws = nni_malloc_aligned(nni_sgemm_workspace(M, N, K, 2));
+            nni_sgemm_ws_epi(ta, false, M, N, K, alpha, A, lda, B, N, beta, C, ldc, &e, ws, pool);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    double sum = 0, mag = 0;
+                    for (int64_t k = 0; k < K; k++) {
+                        double p = (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (double)B[k * N + j];
+                        sum += p, mag += fabs(p);
+                    }
+                    double want = alpha * sum + (beta == 0.0f ? 0.0 : beta * (double)C0[i * ldc + j]);
+                    want = want * (e.row_scale ? sc[i] : 1.0) + (e.row_bias ? bi[i] : 0.0) +
+                           (e.residual ? res[i * N + j] : 0.0);
+                    want = act_ref(e.act, want, e.alpha, e.beta);
+                    ck_assert_msg(fabs(C[i * ldc + j] - want) <= 1e-5 * (mag + 1.0) * 4,
+                                  "split %lldx%lldx%lld case %d: C[%lld][%lld] = %g, expected %g", (long long)M,
+                                  (long long)N, (long long)K, t, (long long)i, (long long)j, (double)C[i * ldc + j],
+                                  want);
+                }
+            nni_free_aligned(ws);
+            free(A), free(B), free(C), free(C0), free(res), free(sc), free(bi);
+        }
     nni_pool_free(pool);
 }
 END_TEST
@@ -723,17 +793,6 @@ END_TEST
 
 /* ---- Winograd F(4x4, 3x3) against a double reference, with every epilogue part ---- */
 
-static double act_ref(int act, double x, double a, double b)
-{
-    switch (act) {
-    case NNI_ACT_RELU: return x < 0 ? 0 : x;
-    case NNI_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
-    case NNI_ACT_CLIP: return x < a ? a : x > b ? b : x;
-    case NNI_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    default: return x;
-    }
-}
-
 START_TEST(test_winograd_random)
 {
     if (!nni_winograd_supported())
@@ -806,6 +865,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("kernels");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_sgemm_all_kernels);
+    tcase_add_test(tc, test_sgemm_split_depth);
     tcase_add_test(tc, test_sgemm_packed_b);
     tcase_add_test(tc, test_conv_random);
     tcase_add_test(tc, test_conv_large);

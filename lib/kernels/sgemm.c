@@ -955,11 +955,100 @@ static void split_tiles(sg_job *j, int32_t nt)
     j->tiles_n = cdiv(j->N, j->tile_n);
 }
 
+/*
+ * Split over K. A deep, narrow-output product (a 1x1 convolution that
+ * shrinks the channels, M <= K/2) whose B is the activations in channel rows
+ * is split by depth instead of by tiles of C: thread t multiplies the rows of
+ * B that its own share of the producing layer wrote (layers split their
+ * channels the same way), into a partial C of its own; then each thread sums
+ * the partials over a band of C's rows and applies the epilogue. A split of
+ * C would have each thread read every channel, half of them from the other
+ * core's cache, and the producer then rewrite lines the other core had read:
+ * on this kind of VM each such line costs ~30 ns, more than the multiply.
+ * The partials move only M*N floats between the cores instead of K*N.
+ */
+static bool use_split_k(int64_t M, int64_t N, int64_t K, bool tb, int32_t nt)
+{
+    return nt > 1 && !tb && K >= 2 * M && K / nt >= 32 && N >= 16 && N <= 1024 && M >= 8;
+}
+
+/* First depth row of thread t's slice (a multiple of 8 but for the end). */
+static int64_t split_k_row(int64_t K, int32_t nt, int32_t t)
+{
+    return t >= nt ? K : K * t / nt / 8 * 8;
+}
+
+/* Bytes per slice: its partial C (M x N) and packing workspace for the deepest (last) slice. */
+static size_t split_k_stride(int64_t M, int64_t N, int64_t K, int32_t nt)
+{
+    return (size_t)round_up(M * N * (int64_t)sizeof(float), 64) + pack_bytes(M, N, K - split_k_row(K, nt, nt - 1));
+}
+
+typedef struct {
+    const sg_job *j;
+    int32_t nt;
+    size_t stride;
+} splitk_job;
+
+static void splitk_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const splitk_job *s = arg;
+    (void)tid;
+    for (int64_t t = begin; t < end; t++) {
+        const int64_t k0 = split_k_row(s->j->K, s->nt, (int32_t)t), k1 = split_k_row(s->j->K, s->nt, (int32_t)t + 1);
+        sg_job j = *s->j;
+        char *w = j.ws + (size_t)t * s->stride;
+        j.K = k1 - k0;
+        j.A += j.ta ? k0 * j.lda : k0;
+        j.B += k0 * j.ldb;
+        j.beta = 0.0f;
+        j.C = (float *)w;
+        j.ldc = j.N;
+        j.epi = NULL;
+        block_sizes(j.M, j.N, j.K, j.ar->mr, j.ar->nr, &j.kc, &j.mc, &j.nc);
+        float *ap = (float *)(w + round_up(j.M * j.N * (int64_t)sizeof(float), 64));
+        gemm_tile(&j, 0, j.M, 0, j.N, ap, ap + round_up(j.mc, MR_LCM) * j.kc);
+    }
+}
+
+static void splitk_sum_task(void *arg, int64_t begin, int64_t end, int32_t tid)
+{
+    const splitk_job *s = arg;
+    const sg_job *j = s->j;
+    (void)tid;
+    for (int64_t r = begin; r < end; r++) {
+        float *c = j->C + r * j->ldc;
+        const float *p = (const float *)j->ws + r * j->N;
+        if (j->beta == 0.0f) {
+            memcpy(c, p, (size_t)j->N * sizeof(float));
+        } else {
+            for (int64_t x = 0; x < j->N; x++)
+                c[x] *= j->beta;
+            j->ar->axpy(j->N, 1.0f, p, c);
+        }
+        for (int32_t t = 1; t < s->nt; t++)
+            j->ar->axpy(j->N, 1.0f, (const float *)(j->ws + (size_t)t * s->stride) + r * j->N, c);
+    }
+    if (j->epi)
+        nni_epilogue_apply(j->epi, j->C + begin * j->ldc, j->ldc, begin, end - begin, 0, j->N);
+}
+
+bool nni_sgemm_splits_depth(int64_t M, int64_t N, int64_t K, bool transB, int32_t threads)
+{
+    return M > 1 && N > 1 && K > 0 && use_split_k(M, N, K, transB, useful_threads(M, N, K, threads));
+}
+
 static void run_blocked(sg_job *j, nni_pool *pool)
 {
+    int32_t nt = useful_threads(j->M, j->N, j->K, nni_pool_threads(pool));
+    if (!j->Bp && use_split_k(j->M, j->N, j->K, j->tb, nt)) {
+        splitk_job s = {.j = j, .nt = nt, .stride = split_k_stride(j->M, j->N, j->K, nt)};
+        nni_parallel_for(pool, nt, 1, splitk_task, &s);
+        nni_parallel_for(pool, j->M, 1, splitk_sum_task, &s);
+        return;
+    }
     block_sizes(j->M, j->N, j->K, j->ar->mr, j->ar->nr, &j->kc, &j->mc, &j->nc);
     j->ws_stride = pack_bytes(j->M, j->N, j->K);
-    int32_t nt = useful_threads(j->M, j->N, j->K, nni_pool_threads(pool));
     split_tiles(j, nt);
     int64_t tiles = cdiv(j->M, j->tile_m) * j->tiles_n;
     if (tiles <= 1)
@@ -1125,6 +1214,8 @@ size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
     if (threads < 1)
         threads = 1;
     int32_t nt = useful_threads(M, N, K, threads);
+    if (use_split_k(M, N, K, false, nt))
+        return split_k_stride(M, N, K, nt) * (size_t)nt; /* transB products never split by depth: a bound */
     return pack_bytes(M, N, K) * (size_t)nt;
 }
 

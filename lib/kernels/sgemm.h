@@ -63,6 +63,13 @@ void nni_sgemm_packed_ws_epi(bool transA, int64_t M, int64_t N, int64_t K, float
                              const float *Bp, float beta, float *C, int64_t ldc, const nni_epilogue *epi, void *ws,
                              nni_pool *pool);
 
+/**
+ * True when nni_sgemm_ws on `threads` threads splits this product by depth
+ * (each thread a slice of K into a partial C, then the partials summed)
+ * rather than by tiles of C; exposed for tests.
+ */
+bool nni_sgemm_splits_depth(int64_t M, int64_t N, int64_t K, bool transB, int32_t threads);
+
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char *nni_sgemm_arch(void);
 

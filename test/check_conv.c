@@ -192,7 +192,7 @@ START_TEST(test_sgemm_split_depth)
         for (int t = 0; t < 6; t++) {
             const int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
             const bool ta = t & 1;
-            ck_assert_msg(nni_sgemm_splits_depth(M, N, K, false, 2), "%lldx%lldx%lld does not split by depth",
+            ck_assert_msg(nni_sgemm_depth_slices(M, N, K, false, 2) == 2, "%lldx%lldx%lld does not split by depth",
                           (long long)M, (long long)N, (long long)K);
             const int64_t lda = (ta ? M : K) + 1, ldc = N + 2;
             const float alpha = t & 1 ? 0.75f : 1.0f, beta = t / 2 == 0 ? 0.0f : t / 2 == 1 ? 1.0f : -0.5f;

@@ -1033,10 +1033,15 @@ static void splitk_sum_task(void *arg, int64_t begin, int64_t end, int32_t tid)
         nni_epilogue_apply(j->epi, j->C + begin * j->ldc, j->ldc, begin, end - begin, 0, j->N);
 }
 
-bool nni_sgemm_splits_depth(int64_t M, int64_t N, int64_t K, bool transB, int32_t threads)
+int32_t nni_sgemm_depth_slices(int64_t M, int64_t N, int64_t K, bool transB, int32_t threads)
 {
-    return M > 1 && N > 1 && K > 0 && use_split_k(M, N, K, transB, useful_threads(M, N, K, threads));
+    if (M <= 1 || N <= 1 || K <= 0)
+        return 0;
+    int32_t nt = useful_threads(M, N, K, threads);
+    return use_split_k(M, N, K, transB, nt) ? nt : 0;
 }
+
+int64_t nni_sgemm_depth_row(int64_t K, int32_t slices, int32_t t) { return split_k_row(K, slices, t); }
 
 static void run_blocked(sg_job *j, nni_pool *pool)
 {

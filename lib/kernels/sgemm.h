@@ -64,11 +64,15 @@ void nni_sgemm_packed_ws_epi(bool transA, int64_t M, int64_t N, int64_t K, float
                              nni_pool *pool);
 
 /**
- * True when nni_sgemm_ws on `threads` threads splits this product by depth
- * (each thread a slice of K into a partial C, then the partials summed)
- * rather than by tiles of C; exposed for tests.
+ * How many depth slices nni_sgemm_ws on `threads` threads splits this
+ * product into (0: none, it splits C into tiles instead). A split by depth
+ * gives each thread a slice of K, multiplied into a partial C, and then sums
+ * the partials; slice t is depth rows [nni_sgemm_depth_row(K, n, t),
+ * nni_sgemm_depth_row(K, n, t + 1)). Callers with a GEMM of their own shape
+ * (the transposed convolution path) follow the same choice.
  */
-bool nni_sgemm_splits_depth(int64_t M, int64_t N, int64_t K, bool transB, int32_t threads);
+int32_t nni_sgemm_depth_slices(int64_t M, int64_t N, int64_t K, bool transB, int32_t threads);
+int64_t nni_sgemm_depth_row(int64_t K, int32_t slices, int32_t t);
 
 /** Name of the micro-kernel in use: "avx512", "avx2" or "generic". */
 const char *nni_sgemm_arch(void);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/conv.h"
+#include "kernels/optim.h"
 #include "kernels/sgemm.h"
 #include "kernels/winograd.h"
 #include "ops/fusion.h"
@@ -505,6 +506,89 @@ static void tpanel_task(void *arg, int64_t a, int64_t b, int32_t tid)
     }
 }
 
+/*
+ * A pointwise convolution that shrinks the channels splits by depth as
+ * nni_sgemm does (see sgemm.c, use_split_k): slice t transposes and
+ * multiplies the input channels its thread's share of the producing layer
+ * wrote, into a partial Y^T of its own (P rows, the channels of every panel);
+ * then each panel's partials are summed into the first slice's and
+ * transposed into Y with the epilogue.
+ */
+typedef struct {
+    const float *x, *wp;
+    float *y;
+    const nni_epilogue *e;
+    int64_t P, M, K, nr, panels, mp; /* mp = panels * nr: the partials' row length */
+    int32_t slices;
+    char *tws;
+    size_t tws_each, part_bytes, at_bytes;
+} tsplit_job;
+
+static void tsplit_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const tsplit_job *j = arg;
+    (void)tid;
+    for (int64_t t = a; t < b; t++) {
+        const int64_t k0 = nni_sgemm_depth_row(j->K, j->slices, (int32_t)t);
+        const int64_t ks = nni_sgemm_depth_row(j->K, j->slices, (int32_t)t + 1) - k0;
+        char *w = j->tws + (size_t)t * j->tws_each;
+        float *part = (float *)w, *at = (float *)(w + j->part_bytes);
+        void *ws = w + j->part_bytes + j->at_bytes;
+        nni_transpose_f32(j->x + k0 * j->P, ks, j->P, j->P, at, ks);
+        for (int64_t q = 0; q < j->panels; q++) {
+            const int64_t m0 = q * j->nr, mw = m0 + j->nr < j->M ? j->nr : j->M - m0;
+            nni_sgemm_packed_ws(false, j->P, mw, ks, 1.0f, at, ks, j->wp + (q * j->K + k0) * j->nr, 0.0f, part + m0,
+                                j->mp, ws, NULL);
+        }
+    }
+}
+
+static void tsplit_sum_task(void *arg, int64_t a, int64_t b, int32_t tid)
+{
+    const tsplit_job *j = arg;
+    (void)tid;
+    float *sum = (float *)j->tws;
+    for (int64_t q = a; q < b; q++) {
+        const int64_t m0 = q * j->nr, mw = m0 + j->nr < j->M ? j->nr : j->M - m0;
+        for (int32_t t = 1; t < j->slices; t++) {
+            const float *part = (const float *)(j->tws + (size_t)t * j->tws_each);
+            for (int64_t p = 0; p < j->P; p++)
+                nni_add_inplace_f32(sum + p * j->mp + m0, part + p * j->mp + m0, mw);
+        }
+        nni_transpose_epi_f32(sum + m0, j->P, mw, j->mp, j->y + m0 * j->P, j->P, j->e, m0, 0);
+    }
+}
+
+static nn_status transposed_split_run(nni_opctx *c, const conv_shape *sh, const float *wp, const float *bias,
+                                      size_t epi_bytes, int32_t slices)
+{
+    const int64_t nr = nni_sgemm_nr(), P = sh->yvol, M = sh->M, K = sh->C;
+    tsplit_job j = {.wp = wp, .P = P, .M = M, .K = K, .nr = nr, .panels = (M + nr - 1) / nr, .slices = slices};
+    j.mp = j.panels * nr;
+    const int64_t ks_max = K - nni_sgemm_depth_row(K, slices, slices - 1); /* the last slice is the deepest */
+    j.part_bytes = align64((size_t)(P * j.mp) * sizeof(float));
+    j.at_bytes = align64((size_t)(P * ks_max) * sizeof(float));
+    j.tws_each = j.part_bytes + j.at_bytes + align64(nni_sgemm_packed_workspace(P, nr, ks_max, 1));
+    char *buf = c->scratch(c, epi_bytes + j.tws_each * (size_t)slices);
+    if (!buf)
+        return nni_error(NN_E_NOMEM, "cannot allocate convolution scratch");
+    nni_epilogue epi;
+    nni_fusion_epilogue(c, bias, M, (float *)buf, &epi);
+    j.tws = buf + epi_bytes;
+    for (int64_t n = 0; n < sh->N; n++) {
+        j.x = (const float *)c->in[0]->data + n * K * P;
+        j.y = (float *)c->out[0]->data + n * M * P;
+        nni_epilogue e = epi;
+        if (e.residual)
+            e.residual += n * M * P;
+        e.ldr = P;
+        j.e = &e;
+        nni_parallel_for(c->pool, slices, 1, tsplit_task, &j);
+        nni_parallel_for(c->pool, j.panels, 1, tsplit_sum_task, &j);
+    }
+    return NN_OK;
+}
+
 static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float *bias, size_t epi_bytes, bool pointwise)
 {
     const int64_t nr = nni_sgemm_nr(), P = sh->yvol, M = sh->M, K = sh->C;
@@ -516,6 +600,9 @@ static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float 
     if (!wp)
         return NN_E_NOMEM;
     const int32_t threads = nni_pool_threads(c->pool);
+    const int32_t slices = pointwise ? nni_sgemm_depth_slices(M, P, K, false, threads) : 0;
+    if (slices > 1)
+        return transposed_split_run(c, sh, wp, bias, epi_bytes, slices);
     tpanel_job j = {.sh = sh, .wp = wp, .pointwise = pointwise, .nr = nr, .Kx = Kx, .panels = (M + nr - 1) / nr};
     /*
      * Row blocks only when whole panels would leave a thread over 10% more

@@ -122,10 +122,11 @@ static double act_ref(int act, double x, double a, double b)
 }
 
 
+/* ldb0 > 0: B's row stride (else a random one just over its width) */
 static void check_sgemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta,
-                             nni_pool *pool)
+                             nni_pool *pool, int64_t ldb0)
 {
-    int64_t lda = (ta ? M : K) + rnd_in(0, 3), ldb = (tb ? K : N) + rnd_in(0, 3), ldc = N + rnd_in(0, 3);
+    int64_t lda = (ta ? M : K) + rnd_in(0, 3), ldb = ldb0 ? ldb0 : (tb ? K : N) + rnd_in(0, 3), ldc = N + rnd_in(0, 3);
     int64_t na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
     float *A = malloc(sizeof(float) * (size_t)(na + 1)), *B = malloc(sizeof(float) * (size_t)(nb + 1));
     float *C = malloc(sizeof(float) * (size_t)(nc + 1));
@@ -171,7 +172,11 @@ START_TEST(test_sgemm_all_kernels)
                 float alpha = (t & 1) ? 0.75f : 1.0f;
                 float beta = s % 3 == 0 ? 0.0f : s % 3 == 1 ? 1.0f : -0.5f;
                 check_sgemm_case(t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], alpha, beta,
-                                 s % 2 ? pool : NULL);
+                                 s % 2 ? pool : NULL, 0);
+        /* B rows whose stride is a multiple of 256 floats (few L1 sets): read in place when shallow, else packed */
+        for (int64_t ldb = 512; ldb <= 1024; ldb += 256)
+            for (int64_t K = 8; K <= 64; K *= 2)
+                check_sgemm_case(false, false, 16, 200, K, 1.0f, K == 16 ? 0.0f : 0.5f, K == 32 ? pool : NULL, ldb);
             }
     }
     nni_sgemm_force_arch(NULL);

@@ -783,6 +783,23 @@ static void edge_tile(const sg_arch *ar, int64_t kc, const float *a, const float
     }
 }
 
+/*
+ * Rows of B read in place, ldb floats apart, stay in a 64-set, 8-way L1
+ * unless the stride maps them onto few sets: a row is ldb/16 lines long, so
+ * with ldb a multiple of 256 floats the rows fall on only 64/gcd(ldb/16 mod
+ * 64, 64) = 4, 2 or 1 distinct set offsets (a 112x112 plane: 4), and the rows
+ * sharing one must fit the 8 ways (K = 32 at 112x112 measured 85 -> 67 us in
+ * place against packed; deeper products at such strides are packed).
+ */
+static bool b_rows_fit_l1(int64_t ldb, int64_t K)
+{
+    if (ldb & 255)
+        return true;
+    const int64_t step = (ldb / 16) & 63; /* 0, 16, 32 or 48 */
+    const int64_t offsets = step ? 64 / (step & -step) : 1;
+    return K <= 8 * offsets;
+}
+
 /* One thread's share: rows [m0, m1) x columns [n0, n1) of C. */
 static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ap, float *bp)
 {
@@ -796,13 +813,9 @@ static void gemm_tile(const sg_job *j, int64_t m0, int64_t m1, int64_t n0, int64
      */
     const bool direct = !j->ta && j->alpha == 1.0f && ar->rows[0] != NULL &&
                         (n1 - n0 <= 1024 || (m1 - m0) * j->K <= DIRECT_A_MAX);
-    /*
-     * B in place too when every row panel is whole and the product is
-     * shallow (a tile's B rows fit in L1); a row stride that is a multiple
-     * of 256 floats would map those rows onto few L1 sets.
-     */
+    /* B in place too when every row panel is whole and the product is shallow (a tile's B rows fit in L1) */
     const bool direct_b = direct && ar->rows_b && !j->Bp && !j->tb && j->M % MR == 0 && j->K <= DIRECT_B_MAX_K &&
-                          (j->ldb & 255) != 0;
+                          b_rows_fit_l1(j->ldb, j->K);
     for (int64_t pc = 0; pc < j->K; pc += j->kc) {
         int64_t kc = min64(j->kc, j->K - pc);
         float beta = pc == 0 ? j->beta : 1.0f;

@@ -563,6 +563,82 @@ static void *infer_loop(void *arg)
     return NULL;
 }
 
+/*
+ * A session created before training sees what training changed, though the
+ * fused BatchNormalization's per-channel scale and shift are kept in the
+ * model's memo: after steps that update its parameters and running
+ * statistics (batchnorm train), after a step with it frozen (its statistics
+ * then stay too), and after nn_model_set_param. Reference: a clone (a new
+ * memo) of the model.
+ */
+static void expect_same_as_clone(nn_model *m, nn_session *s, const nn_tensor *x, const char *when)
+{
+    nn_model *copy = NULL;
+    nn_session *cs = NULL;
+    ck_assert_ok(nn_model_clone(m, &copy));
+    ck_assert_ok(nn_session_create(copy, NULL, &cs));
+    ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+    ck_assert_ok(nn_session_run(cs, 1, NULL, (const nn_tensor *const *)&x));
+    const nn_tensor *a = nn_session_output(s, 0), *b = nn_session_output(cs, 0);
+    ck_assert_int_eq(nni_tensor_count(a), nni_tensor_count(b));
+    const float *pa = nn_tensor_data_const(a), *pb = nn_tensor_data_const(b);
+    for (int64_t i = 0; i < nni_tensor_count(a); i++)
+        ck_assert_msg(pa[i] == pb[i], "%s: output %lld is %g, a new model gives %g", when, (long long)i, (double)pa[i],
+                      (double)pb[i]);
+    nn_session_free(cs);
+    nn_model_free(copy);
+}
+
+START_TEST(test_inference_follows_training)
+{
+    nn_model *m = load("train/conv_bn_train/model.onnx");
+    nn_tensor *x = read_pb("train/conv_bn_train", "input_0.pb"), *y = read_pb("train/conv_bn_train", "labels_0.pb");
+    nn_session *s = NULL;
+    ck_assert_ok(nn_session_create(m, NULL, &s));
+    ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+    float before[64];
+    const nn_tensor *out = nn_session_output(s, 0);
+    ck_assert_int_le(nni_tensor_count(out), 64);
+    memcpy(before, nn_tensor_data_const(out), (size_t)nni_tensor_count(out) * sizeof(float));
+
+    nn_trainer_options o;
+    ck_assert_ok(nn_trainer_options_init(&o, NN_TRAINER_OPTIONS_VERSION));
+    o.batchnorm = NN_BN_TRAIN;
+    o.learning_rate = 0.05f;
+    nn_trainer *t = NULL;
+    ck_assert_ok(nn_trainer_create(m, &o, &t));
+    for (int k = 0; k < 2; k++)
+        ck_assert_ok(nn_train_step(m, t, x, y, NULL));
+    ck_assert_ok(nn_session_run(s, 1, NULL, (const nn_tensor *const *)&x));
+    ck_assert_int_ne(memcmp(nn_tensor_data_const(nn_session_output(s, 0)), before,
+                            (size_t)nni_tensor_count(out) * sizeof(float)), 0);
+    expect_same_as_clone(m, s, x, "parameters and running statistics updated");
+
+    ck_assert_ok(nn_freeze(m, NN_SELECT_PATTERN, "/bn*", 0));
+    ck_assert_ok(nn_train_step(m, t, x, y, NULL));
+    expect_same_as_clone(m, s, x, "BatchNormalization frozen");
+    nn_trainer_free(t);
+
+    int32_t bv = -1;
+    for (int32_t i = 0; i < m->graph.n_nodes && bv < 0; i++)
+        if (!strcmp(m->graph.nodes[i].op_type, "BatchNormalization"))
+            bv = m->graph.nodes[i].in[2]; /* its bias */
+    ck_assert_int_ge(bv, 0);
+    nn_tensor *beta = NULL;
+    ck_assert_ok(nn_model_get_param(m, m->graph.values[bv].name, &beta));
+    float *pb = nn_tensor_data(beta);
+    for (int64_t i = 0; i < nni_tensor_count(beta); i++)
+        pb[i] += 0.5f;
+    ck_assert_ok(nn_model_set_param(m, m->graph.values[bv].name, beta));
+    expect_same_as_clone(m, s, x, "nn_model_set_param");
+    nn_tensor_free(beta);
+    nn_session_free(s);
+    nn_tensor_free(x);
+    nn_tensor_free(y);
+    nn_model_free(m);
+}
+END_TEST
+
 START_TEST(test_train_while_clone_infers)
 {
     nn_model *m = load("train/residual_sub_mul/model.onnx"), *copy = NULL;
@@ -731,6 +807,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_cache_matches_uncached);
     tcase_add_test(tc, test_cache_spills_to_disk);
     tcase_add_test(tc, test_train_while_clone_infers);
+    tcase_add_test(tc, test_inference_follows_training);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_schedules);
     tcase_add_test(tc, test_oom);

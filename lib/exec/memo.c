@@ -6,9 +6,11 @@
 
 typedef struct {
     const void *key;   /* the source tensor's data */
+    const void *key2;  /* versioned entries: the second source's data; else NULL */
     uint32_t kind;
+    bool versioned;    /* valid while the memo's version is `print` (no fingerprint) */
     size_t bytes;
-    uint64_t print;    /* fingerprint of the source's contents when built */
+    uint64_t print;    /* fingerprint of the source's contents when built, or the version */
     void *data;
 } memo_entry;
 
@@ -17,6 +19,7 @@ struct nni_memo {
     memo_entry *e;
     int32_t n, cap;
     size_t total;
+    uint64_t version; /* bumped whenever a weight changes (clear, forget, touch) */
 };
 
 nn_status nni_memo_create(nni_memo **out)
@@ -38,6 +41,32 @@ void nni_memo_clear(nni_memo *m)
         nni_free_aligned(m->e[i].data);
     m->n = 0;
     m->total = 0;
+    m->version++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Drop the entries matching `data` (any key, for NULL: every versioned entry); the caller holds mu. */
+static void drop_entries(nni_memo *m, const void *data)
+{
+    for (int32_t i = 0; i < m->n;) {
+        const memo_entry *e = &m->e[i];
+        if (data ? e->key == data || e->key2 == data : e->versioned) {
+            nni_free_aligned(m->e[i].data);
+            m->total -= m->e[i].bytes;
+            m->e[i] = m->e[--m->n];
+        } else {
+            i++;
+        }
+    }
+    m->version++;
+}
+
+void nni_memo_touch(nni_memo *m)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->mu);
+    drop_entries(m, NULL);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -46,15 +75,8 @@ void nni_memo_forget(nni_memo *m, const void *data)
     if (!m)
         return;
     pthread_mutex_lock(&m->mu);
-    for (int32_t i = 0; i < m->n;) {
-        if (m->e[i].key == data) {
-            nni_free_aligned(m->e[i].data);
-            m->total -= m->e[i].bytes;
-            m->e[i] = m->e[--m->n];
-        } else {
-            i++;
-        }
-    }
+    drop_entries(m, data);
+    drop_entries(m, NULL); /* versioned entries may derive from `data` without naming it */
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -92,24 +114,25 @@ static uint64_t fingerprint(const nn_tensor *t)
     return (h ^ w) * 1099511628211ull;
 }
 
-const void *nni_memo_get(nni_memo *m, const nn_tensor *key, uint32_t kind, size_t bytes,
-                         void (*build)(void *arg, void *dst), void *arg)
+/*
+ * Find the entry (key, key2, kind, bytes) and return its data if still valid
+ * (fingerprint or version `print`); else build a new one in its place or
+ * appended. NULL when memory runs out (`*oom`: 1 the entry's data, 2 the table).
+ */
+static void *lookup_or_build(nni_memo *m, const void *key, const void *key2, bool versioned, uint32_t kind,
+                             size_t bytes, uint64_t print, void (*build)(void *arg, void *dst), void *arg,
+                             int *oom)
 {
-    const uint64_t print = fingerprint(key);
-    pthread_mutex_lock(&m->mu);
     memo_entry *e = NULL;
     for (int32_t i = 0; i < m->n; i++)
-        if (m->e[i].key == key->data && m->e[i].kind == kind && m->e[i].bytes == bytes)
+        if (m->e[i].key == key && m->e[i].key2 == key2 && m->e[i].versioned == versioned && m->e[i].kind == kind &&
+            m->e[i].bytes == bytes)
             e = &m->e[i];
-    if (e && e->print == print) {
-        void *d = e->data;
-        pthread_mutex_unlock(&m->mu);
-        return d;
-    }
+    if (e && e->print == print)
+        return e->data;
     void *d = nni_malloc_aligned(bytes ? bytes : 64);
     if (!d) {
-        pthread_mutex_unlock(&m->mu);
-        nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of transformed weights", bytes);
+        *oom = 1;
         return NULL;
     }
     build(arg, d);
@@ -118,24 +141,45 @@ const void *nni_memo_get(nni_memo *m, const nn_tensor *key, uint32_t kind, size_
             int32_t cap = m->cap ? 2 * m->cap : 16;
             memo_entry *ne = nni_realloc(m->e, (size_t)cap * sizeof *ne);
             if (!ne) {
-                pthread_mutex_unlock(&m->mu);
                 nni_free_aligned(d);
-                nni_error(NN_E_NOMEM, "cannot grow the model's memo");
+                *oom = 2;
                 return NULL;
             }
             m->e = ne;
             m->cap = cap;
         }
         e = &m->e[m->n++];
-        e->key = key->data;
-        e->kind = kind;
-        e->bytes = bytes;
+        *e = (memo_entry){.key = key, .key2 = key2, .kind = kind, .versioned = versioned, .bytes = bytes};
         m->total += bytes;
     } else {
         nni_free_aligned(e->data); /* the weights changed: replace */
     }
     e->print = print;
     e->data = d;
+    return d;
+}
+
+const void *nni_memo_get(nni_memo *m, const nn_tensor *key, uint32_t kind, size_t bytes,
+                         void (*build)(void *arg, void *dst), void *arg)
+{
+    const uint64_t print = fingerprint(key);
+    int oom = 0;
+    pthread_mutex_lock(&m->mu);
+    void *d = lookup_or_build(m, key->data, NULL, false, kind, bytes, print, build, arg, &oom);
+    pthread_mutex_unlock(&m->mu);
+    if (!d && oom == 1)
+        nni_error(NN_E_NOMEM, "cannot allocate %zu bytes of transformed weights", bytes);
+    else if (!d)
+        nni_error(NN_E_NOMEM, "cannot grow the model's memo");
+    return d;
+}
+
+const void *nni_memo_get_versioned(nni_memo *m, const void *key, const void *key2, uint32_t kind, size_t bytes,
+                                   void (*build)(void *arg, void *dst), void *arg)
+{
+    int oom = 0;
+    pthread_mutex_lock(&m->mu);
+    void *d = lookup_or_build(m, key, key2, true, kind, bytes, m->version, build, arg, &oom);
     pthread_mutex_unlock(&m->mu);
     return d;
 }

@@ -46,6 +46,7 @@
 typedef struct nni_fusion {
     const nn_tensor *bn_scale, *bn_bias, *bn_mean, *bn_var; /* bn_scale NULL = no BatchNormalization */
     float bn_epsilon;
+    bool bn_constant;             /* all four are the model's constants (the memo may derive from them) */
     const nn_tensor *residual;    /* NULL = none */
     int32_t act;                  /* nni_act (kernels/epilogue.h); 0 = none */
     float act_alpha, act_beta;

@@ -933,6 +933,9 @@ static nn_status step(nn_model *model, nn_trainer *t, const nn_tensor *input, co
     if (st == NN_OK)
         st = update(t);
     end_step(t);
+    /* the forward pass may have updated BatchNormalization's running statistics in place:
+     * inference sessions recompute what they derived from them */
+    nni_memo_touch(t->model->memo);
     if (st != NN_OK) {
         if (saved)
             bn_stats_restore(t);

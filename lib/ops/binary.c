@@ -192,29 +192,17 @@ static double load_f64(const void *p, nn_dtype t, int64_t i)
     }
 }
 
-/* double -> integer without undefined behaviour: NaN -> 0, saturating. */
-static int64_t sat_i64(double v)
-{
-    if (!(v == v))
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 static void store_pow(void *p, nn_dtype t, int64_t i, double v)
 {
     switch (t) {
     case NN_DTYPE_FLOAT64: ((double *)p)[i] = v; break;
     case NN_DTYPE_FLOAT32: ((float *)p)[i] = (float)v; break;
     case NN_DTYPE_INT32: {
-        int64_t k = sat_i64(v);
+        int64_t k = nni_f64_to_i64(v);
         ((int32_t *)p)[i] = k > INT32_MAX ? INT32_MAX : k < INT32_MIN ? INT32_MIN : (int32_t)k;
         break;
     }
-    case NN_DTYPE_INT64: ((int64_t *)p)[i] = sat_i64(v); break;
+    case NN_DTYPE_INT64: ((int64_t *)p)[i] = nni_f64_to_i64(v); break;
     default: break;
     }
 }

@@ -59,21 +59,10 @@ static uint16_t f64_to_f16(double d)
 
 /* ---- float -> integer without undefined behaviour ---- */
 
-static inline int64_t f2i64(double v)
-{
-    if (!(v == v))
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 static inline uint64_t f2u64(double v)
 {
     if (!(v >= 0))
-        return (uint64_t)f2i64(v);
+        return (uint64_t)nni_f64_to_i64(v);
     if (v >= 18446744073709551615.0)
         return UINT64_MAX;
     return (uint64_t)v;
@@ -82,7 +71,7 @@ static inline uint64_t f2u64(double v)
 /* How each target converts a value of an integer source (FI) or a float
  * source (FF). */
 #define FI_NUM(TO, x) ((TO)(x))
-#define FF_INT(TO, x) ((TO)f2i64(x))
+#define FF_INT(TO, x) ((TO)nni_f64_to_i64(x))
 #define FF_U64(TO, x) f2u64(x)
 #define FF_FLT(TO, x) ((TO)(x))
 #define F_BOOL(TO, x) ((x) != 0)

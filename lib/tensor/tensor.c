@@ -181,18 +181,6 @@ const char *nni_shape_str(int32_t rank, const int64_t *dims, char *buf, size_t c
     return buf;
 }
 
-/* A float as an integer, saturating (C leaves out-of-range conversions undefined); NaN is 0. */
-static int64_t f64_to_i64(double v)
-{
-    if (v != v)
-        return 0;
-    if (v >= 9223372036854775807.0)
-        return INT64_MAX;
-    if (v <= -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)v;
-}
-
 int64_t nni_tensor_get_i64(const nn_tensor *t, int64_t i)
 {
     switch (t->dtype) {
@@ -204,8 +192,8 @@ int64_t nni_tensor_get_i64(const nn_tensor *t, int64_t i)
     case NN_DTYPE_INT8: return ((const int8_t *)t->data)[i];
     case NN_DTYPE_UINT8: case NN_DTYPE_BOOL: return ((const uint8_t *)t->data)[i];
     case NN_DTYPE_UINT64: return (int64_t)((const uint64_t *)t->data)[i];
-    case NN_DTYPE_FLOAT32: return f64_to_i64(((const float *)t->data)[i]);
-    case NN_DTYPE_FLOAT64: return f64_to_i64(((const double *)t->data)[i]);
+    case NN_DTYPE_FLOAT32: return nni_f64_to_i64(((const float *)t->data)[i]);
+    case NN_DTYPE_FLOAT64: return nni_f64_to_i64(((const double *)t->data)[i]);
     default: return 0;
     }
 }

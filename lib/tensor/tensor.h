@@ -58,6 +58,18 @@ bool nni_same_shape(const nn_tensor *a, const nn_tensor *b);
 const char *nni_shape_str(int32_t rank, const int64_t *dims, char *buf, size_t cap);
 /** Read element i of an integer tensor (int32/int64/uint8/bool...) as int64. */
 int64_t nni_tensor_get_i64(const nn_tensor *t, int64_t i);
+
+/** A double as int64 without C's undefined out-of-range conversion: saturating, NaN -> 0. */
+static inline int64_t nni_f64_to_i64(double v)
+{
+    if (!(v == v))
+        return 0;
+    if (v >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)v;
+}
 double nni_tensor_get_f64(const nn_tensor *t, int64_t i);
 
 /* TensorProto reading/writing lives in frontends/onnx (needs protobuf-c). */

@@ -8,9 +8,9 @@ typedef struct {
     const void *key;   /* the source tensor's data */
     const void *key2;  /* versioned entries: the second source's data; else NULL */
     uint32_t kind;
-    bool versioned;    /* valid while the memo's version is `print` (no fingerprint) */
+    bool versioned;    /* no fingerprint: valid until dropped (any weight change drops it) */
     size_t bytes;
-    uint64_t print;    /* fingerprint of the source's contents when built, or the version */
+    uint64_t print;    /* fingerprint of the source's contents when built (0 for versioned entries) */
     void *data;
 } memo_entry;
 
@@ -19,7 +19,6 @@ struct nni_memo {
     memo_entry *e;
     int32_t n, cap;
     size_t total;
-    uint64_t version; /* bumped whenever a weight changes (clear, forget, touch) */
 };
 
 nn_status nni_memo_create(nni_memo **out)
@@ -41,16 +40,15 @@ void nni_memo_clear(nni_memo *m)
         nni_free_aligned(m->e[i].data);
     m->n = 0;
     m->total = 0;
-    m->version++;
     pthread_mutex_unlock(&m->mu);
 }
 
-/* Drop the entries matching `data` (any key, for NULL: every versioned entry); the caller holds mu. */
+/* Drop the entries derived from `data` (NULL: none) and every versioned entry; the caller holds mu. */
 static void drop_entries(nni_memo *m, const void *data)
 {
     for (int32_t i = 0; i < m->n;) {
         const memo_entry *e = &m->e[i];
-        if (data ? e->key == data || e->key2 == data : e->versioned) {
+        if (e->versioned || (data && e->key == data)) {
             nni_free_aligned(m->e[i].data);
             m->total -= m->e[i].bytes;
             m->e[i] = m->e[--m->n];
@@ -58,7 +56,6 @@ static void drop_entries(nni_memo *m, const void *data)
             i++;
         }
     }
-    m->version++;
 }
 
 void nni_memo_touch(nni_memo *m)
@@ -75,8 +72,7 @@ void nni_memo_forget(nni_memo *m, const void *data)
     if (!m)
         return;
     pthread_mutex_lock(&m->mu);
-    drop_entries(m, data);
-    drop_entries(m, NULL); /* versioned entries may derive from `data` without naming it */
+    drop_entries(m, data); /* and the versioned ones, which may derive from `data` without naming it */
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -116,7 +112,7 @@ static uint64_t fingerprint(const nn_tensor *t)
 
 /*
  * Find the entry (key, key2, kind, bytes) and return its data if still valid
- * (fingerprint or version `print`); else build a new one in its place or
+ * (fingerprint `print`); else build a new one in its place or
  * appended. NULL when memory runs out (`*oom`: 1 the entry's data, 2 the table).
  */
 static void *lookup_or_build(nni_memo *m, const void *key, const void *key2, bool versioned, uint32_t kind,
@@ -179,7 +175,7 @@ const void *nni_memo_get_versioned(nni_memo *m, const void *key, const void *key
 {
     int oom = 0;
     pthread_mutex_lock(&m->mu);
-    void *d = lookup_or_build(m, key, key2, true, kind, bytes, m->version, build, arg, &oom);
+    void *d = lookup_or_build(m, key, key2, true, kind, bytes, 0, build, arg, &oom);
     pthread_mutex_unlock(&m->mu);
     return d;
 }

@@ -245,11 +245,8 @@ static void bn_fusion(const nni_graph *g, nni_plan *p, int32_t node, nni_fusion 
     f->bn_mean = &p->vals[bn->in[3]];
     f->bn_var = &p->vals[bn->in[4]];
     nni_batchnorm_is_inference(bn, g->opset, &f->bn_epsilon);
-    f->bn_constant = true;
-    for (int32_t k = 1; k < 5; k++) {
-        const nn_tensor *w = g->values[bn->in[k]].constant;
-        f->bn_constant = f->bn_constant && w && p->vals[bn->in[k]].data == w->data;
-    }
+    nn_tensor *in[5] = {NULL, &p->vals[bn->in[1]], &p->vals[bn->in[2]], &p->vals[bn->in[3]], &p->vals[bn->in[4]]};
+    f->bn_constant = (nni_varying_inputs(g, bn, in) & 0x1e) == 0; /* inputs 1-4 */
 }
 
 /* The tensors a fused step's op needs besides its own inputs (pw: room for a computed input 0). */

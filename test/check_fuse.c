@@ -146,12 +146,13 @@ static void add_bn(gb *b, const char *x, const char *y, int64_t C, const char *p
 }
 
 static bool expect_fused; /* set by build_conv_chain: anything after the Conv to fuse */
+static int64_t chain_batch = 1; /* images per input of build_conv_chain */
 
 /* Conv k x k (group, stride) [+ bias] -> BN -> Add(r) -> act; variant picks the activation. */
 static void build_conv_chain(gb *b, int64_t C, int64_t M, int64_t k, int64_t group, int64_t stride, int64_t H,
                              int variant, bool bn, bool residual, bool bias)
 {
-    int64_t xd[4] = {1, C, H, H + 3};
+    int64_t xd[4] = {chain_batch, C, H, H + 3};
     gb_input(b, "x", 4, xd);
     int64_t pad = k / 2;
     expect_fused = bn || residual || variant % 7 != 6;
@@ -170,7 +171,7 @@ static void build_conv_chain(gb *b, int64_t C, int64_t M, int64_t k, int64_t gro
         cur = "bn";
     }
     if (residual) {
-        int64_t rd[4] = {1, M, OH, OW};
+        int64_t rd[4] = {chain_batch, M, OH, OW};
         gb_input(b, "r", 4, rd);
         gb_node(b, "Add", S(variant % 2 ? "r" : cur, variant % 2 ? cur : "r", "", "", ""), 2, "add", NULL, 0);
         cur = "add";
@@ -325,6 +326,21 @@ START_TEST(test_fuse_conv_chains)
             int n = check_same(builds[i], v, 1 + v % 2);
             ck_assert_int_eq(n, expect_fused ? 1 : 0);
         }
+}
+END_TEST
+
+/* The memo-backed paths with two images: each image's epilogue reads its own residual rows. */
+START_TEST(test_fuse_conv_chains_batch2)
+{
+    void (*builds[])(gb *, int) = {wino, wino_small, transposed1x1, transposed1x1_shrink, transposed3x3};
+    chain_batch = 2;
+    for (size_t i = 0; i < sizeof builds / sizeof builds[0]; i++)
+        for (int v = 0; v < 28; v++) {
+            same_tol = builds[i] == wino || builds[i] == wino_small ? 2e-4f : 2e-5f;
+            int n = check_same(builds[i], v, 1 + v % 2);
+            ck_assert_int_eq(n, expect_fused ? 1 : 0);
+        }
+    chain_batch = 1;
 }
 END_TEST
 
@@ -503,6 +519,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("plan");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_fuse_conv_chains);
+    tcase_add_test(tc, test_fuse_conv_chains_batch2);
     tcase_add_test(tc, test_fuse_gemm_and_bn);
     tcase_add_test(tc, test_fuse_pointwise_depthwise);
     tcase_add_test(tc, test_fuse_only_private_values);

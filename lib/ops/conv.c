@@ -397,6 +397,16 @@ static void wino_build(void *arg, void *dst)
     nni_winograd_transform_weights(a->M, a->C, a->w, dst);
 }
 
+/* The epilogue for image n of the batch: its residual rows start n * M * yvol further, yvol apart. */
+static nni_epilogue image_epilogue(const nni_epilogue *epi, const conv_shape *sh, int64_t n)
+{
+    nni_epilogue e = *epi;
+    if (e.residual)
+        e.residual += n * sh->M * sh->yvol;
+    e.ldr = sh->yvol;
+    return e;
+}
+
 static nn_status winograd_run(nni_opctx *c, const conv_shape *sh, const float *bias, size_t epi_bytes)
 {
     const nni_conv_geom *g = &sh->g;
@@ -417,10 +427,7 @@ static nn_status winograd_run(nni_opctx *c, const conv_shape *sh, const float *b
     const float *x = c->in[0]->data;
     float *y = c->out[0]->data;
     for (int64_t n = 0; n < sh->N; n++) {
-        nni_epilogue e = epi;
-        if (e.residual)
-            e.residual += n * sh->M * sh->yvol;
-        e.ldr = sh->yvol;
+        const nni_epilogue e = image_epilogue(&epi, sh, n);
         nni_winograd_conv(&wg, x + n * sh->C * sh->xvol, u, &e, y + n * sh->M * sh->yvol, buf + epi_bytes, c->pool);
     }
     return NN_OK;
@@ -578,10 +585,7 @@ static nn_status transposed_split_run(nni_opctx *c, const conv_shape *sh, const 
     for (int64_t n = 0; n < sh->N; n++) {
         j.x = (const float *)c->in[0]->data + n * K * P;
         j.y = (float *)c->out[0]->data + n * M * P;
-        nni_epilogue e = epi;
-        if (e.residual)
-            e.residual += n * M * P;
-        e.ldr = P;
+        const nni_epilogue e = image_epilogue(&epi, sh, n);
         j.e = &e;
         nni_parallel_for(c->pool, slices, 1, tsplit_task, &j);
         nni_parallel_for(c->pool, j.panels, 1, tsplit_sum_task, &j);
@@ -631,10 +635,7 @@ static nn_status transposed_run(nni_opctx *c, const conv_shape *sh, const float 
         j.x = (const float *)c->in[0]->data + n * K * sh->xvol;
         j.y = (float *)c->out[0]->data + n * M * P;
         j.img = n;
-        nni_epilogue e = epi;
-        if (e.residual)
-            e.residual += n * M * P;
-        e.ldr = P;
+        const nni_epilogue e = image_epilogue(&epi, sh, n);
         j.e = &e;
         nni_parallel_for(c->pool, j.blocks * j.panels, 1, tpanel_task, &j);
     }

@@ -58,6 +58,7 @@ bool nni_same_shape(const nn_tensor *a, const nn_tensor *b);
 const char *nni_shape_str(int32_t rank, const int64_t *dims, char *buf, size_t cap);
 /** Read element i of an integer tensor (int32/int64/uint8/bool...) as int64. */
 int64_t nni_tensor_get_i64(const nn_tensor *t, int64_t i);
+double nni_tensor_get_f64(const nn_tensor *t, int64_t i);
 
 /** A double as int64 without C's undefined out-of-range conversion: saturating, NaN -> 0. */
 static inline int64_t nni_f64_to_i64(double v)
@@ -70,7 +71,6 @@ static inline int64_t nni_f64_to_i64(double v)
         return INT64_MIN;
     return (int64_t)v;
 }
-double nni_tensor_get_f64(const nn_tensor *t, int64_t i);
 
 /* TensorProto reading/writing lives in frontends/onnx (needs protobuf-c). */
 

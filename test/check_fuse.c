@@ -245,7 +245,7 @@ static int fused_steps(const nn_model *m, nn_tensor **inputs, bool pw)
 static bool fused_slow_paths; /* run the fused model without the fast kernels too (their fallbacks) */
 static bool with_nans;        /* some input elements NaN: fused activations must pass them as the unfused ops do */
 static int last_pw_fused;     /* fused_steps(..., true) of the last check_same */
-static float same_tol = 2e-5f; /* relative; Winograd's transforms round more than a direct sum */
+static float same_tol = 2e-5f; /* relative; Winograd chains 5e-5: its transforms round more (one element needs 2.1e-5) */
 
 /* Run y with fusion and without; compare; return the fused step count. */
 static int check_same(void (*build)(gb *, int), int variant, int threads)
@@ -322,7 +322,7 @@ START_TEST(test_fuse_conv_chains)
                                    transposed1x1_shrink, transposed3x3};
     for (size_t i = 0; i < sizeof builds / sizeof builds[0]; i++)
         for (int v = 0; v < 56; v++) {
-            same_tol = builds[i] == wino || builds[i] == wino_small ? 2e-4f : 2e-5f;
+            same_tol = builds[i] == wino || builds[i] == wino_small ? 5e-5f : 2e-5f;
             int n = check_same(builds[i], v, 1 + v % 2);
             ck_assert_int_eq(n, expect_fused ? 1 : 0);
         }
@@ -336,7 +336,7 @@ START_TEST(test_fuse_conv_chains_batch2)
     chain_batch = 2;
     for (size_t i = 0; i < sizeof builds / sizeof builds[0]; i++)
         for (int v = 0; v < 28; v++) {
-            same_tol = builds[i] == wino || builds[i] == wino_small ? 2e-4f : 2e-5f;
+            same_tol = builds[i] == wino || builds[i] == wino_small ? 5e-5f : 2e-5f;
             int n = check_same(builds[i], v, 1 + v % 2);
             ck_assert_int_eq(n, expect_fused ? 1 : 0);
         }

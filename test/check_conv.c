@@ -160,7 +160,10 @@ START_TEST(test_sgemm_all_kernels)
     static const char *const archs[] = {"generic", "avx2", "avx512"};
     static const int64_t shapes[][3] = {{1, 1, 1},   {1, 37, 19},   {29, 1, 33},  {7, 5, 3},    {13, 50, 31},
                                         {8, 48, 256}, {9, 49, 257}, {100, 130, 300}, {33, 700, 520}, {600, 70, 40},
-                                        {2, 2, 0},   {17, 97, 1}};
+                                        {2, 2, 0},   {17, 97, 1},
+                                        /* odd places run on 2 threads: depth 256-512 with few outputs splits by depth
+                                           without transB and by tiles with it, in one workspace size */
+                                        {3, 3, 3},   {16, 128, 300}, {5, 4, 3}, {64, 100, 300}};
     nni_pool *pool = NULL;
     ck_assert_ok(nni_pool_create(2, &pool));
     for (int a = 0; a < 3; a++) {

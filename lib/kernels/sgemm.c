@@ -1236,9 +1236,12 @@ size_t nni_sgemm_workspace(int64_t M, int64_t N, int64_t K, int32_t threads)
     if (threads < 1)
         threads = 1;
     int32_t nt = useful_threads(M, N, K, threads);
-    if (use_split_k(M, N, K, false, nt))
-        return split_k_stride(M, N, K, nt) * (size_t)nt; /* transB products never split by depth: a bound */
-    return pack_bytes(M, N, K) * (size_t)nt;
+    const size_t tiles = pack_bytes(M, N, K) * (size_t)nt;
+    if (!use_split_k(M, N, K, false, nt))
+        return tiles;
+    /* split by depth unless B is transposed, which the query does not know: room for either */
+    const size_t split = split_k_stride(M, N, K, nt) * (size_t)nt;
+    return split > tiles ? split : tiles;
 }
 
 void nni_sgemm_ws_epi(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
